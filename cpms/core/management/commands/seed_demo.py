@@ -1,0 +1,63 @@
+"""`manage.py seed_demo`: roles, one user per role, partners/agreements and demo cases. Idempotent."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from cpms.core.demo_data import DEMO_PASSWORD, PEOPLE, USERS
+from cpms.core.models import BenefitCase, Person
+from cpms.core.reference_data import load_reference_data
+from cpms.core.roles import Role
+
+# What the admin group may do in Django admin: reference data, people and cases, and reading the IDENT log.
+ADMIN_PERMISSIONS = {
+    "core": ["partner", "agreement", "person", "benefitcase", "notification"],
+    "ident_bridge": ["view_inboundmessage", "view_outboxmessage", "change_outboxmessage", "view_rejectedinbound"],
+    "queries": ["view_internationalquery"],
+    "auth": ["user", "group"],
+}
+
+
+def ensure_roles() -> dict[str, Group]:
+    groups = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
+    perms = []
+    for app, names in ADMIN_PERMISSIONS.items():
+        for name in names:
+            if "_" in name:
+                perms += list(Permission.objects.filter(content_type__app_label=app, codename=name))
+            else:
+                perms += list(Permission.objects.filter(content_type__app_label=app, content_type__model=name))
+    groups[Role.ADMIN].permissions.set(perms)
+    return groups
+
+
+class Command(BaseCommand):
+    help = "Load demo data: roles, users (password in README), partners, agreements, people and cases."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        load_reference_data()
+        groups = ensure_roles()
+        User = get_user_model()
+        users = {}
+        for username, role, first, last, email in USERS:
+            user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last, "email": email})
+            if created:
+                user.set_password(DEMO_PASSWORD)
+            user.is_staff = role == Role.ADMIN
+            user.save()
+            user.groups.add(groups[role])
+            users[username] = user
+        for receipt, kind, assignee, fields in PEOPLE:
+            fields = dict(fields)
+            year, month, day = fields.pop("dob")
+            person, _ = Person.objects.get_or_create(
+                a_number=fields["a_number"],
+                defaults={**fields, "dob_year": year, "dob_month": month, "dob_day": day},
+            )
+            case, _ = BenefitCase.objects.get_or_create(receipt_number=receipt, defaults={"kind": kind, "person": person})
+            case.assigned_officers.add(users[assignee])
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo data ready: {len(USERS)} users (password {DEMO_PASSWORD!r}), {len(PEOPLE)} cases."
+        ))

@@ -1,0 +1,159 @@
+"""Queries over the REST API: list, create (round 1), detail with every round, ask for round 3."""
+
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cpms.core.permissions import access_case_for_user
+from cpms.core.problems import domain_problem
+from ident_bridge import icd
+
+from . import services
+from .models import PRIORITY_CHOICES, REASON_CHOICES, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
+from .permissions import access_attachment_for_user, access_query_for_user
+from .selectors import queries_list, query_timeline
+from .workflow import QueryStatus
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ResponseAttachment
+        fields = ["id", "filename", "media_type", "kind", "sha256", "size", "download_url"]
+
+    def get_download_url(self, obj) -> str:
+        return reverse("api-query-attachment", kwargs={"pk": obj.response.query_id, "att": obj.pk})
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PartnerResponse
+        fields = ["responder", "responded_at", "person", "received_at", "attachments"]
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    response = serializers.SerializerMethodField()
+    delivery_status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QueryRound
+        fields = ["number", "started_at", "answered_at", "outcome", "requested_items", "justification", "delivery_status", "response"]
+
+    def get_delivery_status(self, obj) -> str:
+        return obj.outbox_message.delivery_status if obj.outbox_message_id else ""
+
+    @extend_schema(exclude=True)
+    def get_response(self, obj) -> dict | None:
+        response = getattr(obj, "response", None) if hasattr(obj, "response") else None
+        return ResponseSerializer(response, context=self.context).data if response else None
+
+
+class QueryListSerializer(serializers.ModelSerializer):
+    case = serializers.PrimaryKeyRelatedField(read_only=True)
+    partner = serializers.CharField(source="partner_id", read_only=True)
+
+    class Meta:
+        model = InternationalQuery
+        fields = ["id", "query_ref", "case", "partner", "reason", "priority", "status", "overdue_since", "created_at", "updated_at"]
+
+
+class QueryDetailSerializer(QueryListSerializer):
+    match = serializers.SerializerMethodField()
+    rounds = serializers.SerializerMethodField()
+
+    class Meta(QueryListSerializer.Meta):
+        fields = QueryListSerializer.Meta.fields + ["match", "rounds"]
+
+    def get_match(self, obj) -> dict | None:
+        match = getattr(obj, "match", None) if hasattr(obj, "match") else None
+        return {"partner_person_id": match.partner_person_id, "biographic": match.biographic} if match else None
+
+    def get_rounds(self, obj) -> list[dict]:
+        return RoundSerializer(query_timeline(obj), many=True, context=self.context).data
+
+
+class QueryCreateSerializer(serializers.Serializer):
+    case = serializers.IntegerField()
+    partner = serializers.CharField(max_length=3)
+    reason = serializers.ChoiceField(choices=REASON_CHOICES)
+    priority = serializers.ChoiceField(choices=PRIORITY_CHOICES)
+    encounter_id = serializers.RegexField(r"^[A-Z0-9-]{6,40}$", required=False, allow_blank=True)
+
+
+class Round3Serializer(serializers.Serializer):
+    requested_items = serializers.ListField(child=serializers.ChoiceField(choices=icd.REQUESTED_ITEMS), min_length=1)
+    justification = serializers.CharField(max_length=4000)
+
+
+@extend_schema(tags=["queries"])
+class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filterset_fields = {"status": ["exact", "in"], "partner": ["exact"], "case": ["exact"], "priority": ["exact"]}
+
+    def get_queryset(self):
+        return queries_list(self.request.user)
+
+    def get_serializer_class(self):
+        return {"retrieve": QueryDetailSerializer, "create": QueryCreateSerializer, "round3": Round3Serializer}.get(
+            self.action, QueryListSerializer
+        )
+
+    def get_object(self):
+        return access_query_for_user(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(
+        request=QueryCreateSerializer,
+        responses={201: QueryDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                     description="Repeat a create safely: the same key returns the same query.")],
+        summary="Ask a partner for a fingerprint query of the person on a case (round 1)",
+    )
+    def create(self, request):
+        data = QueryCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = access_case_for_user(request.user, data.validated_data["case"])
+        key = request.headers.get("Idempotency-Key", "").strip()[:64] or None
+        try:
+            query = services.query_submit(
+                actor=request.user, case=case, partner_code=data.validated_data["partner"],
+                reason=data.validated_data["reason"], priority=data.validated_data["priority"],
+                encounter_id=data.validated_data.get("encounter_id", ""), submission_key=key,
+            )
+        except services.QueryError as exc:
+            return domain_problem(exc, status.HTTP_403_FORBIDDEN if exc.code == "forbidden" else status.HTTP_400_BAD_REQUEST)
+        query = access_query_for_user(request.user, query.pk)
+        out = QueryDetailSerializer(query, context={"request": request}).data
+        return Response(out, status=status.HTTP_201_CREATED, headers={"Location": reverse("api-query-detail", kwargs={"pk": query.pk})})
+
+    @extend_schema(request=Round3Serializer, responses={202: QueryDetailSerializer},
+                   summary="Ask the partner for a third (last) round")
+    @action(detail=True, methods=["post"], url_path="round3")
+    def round3(self, request, pk=None):
+        query = self.get_object()
+        data = Round3Serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.query_request_round3(actor=request.user, query=query, **data.validated_data)
+        except services.QueryError as exc:
+            code = {"forbidden": 403, "round_limit": 409, "wrong_state": 409}.get(exc.code, 400)
+            return domain_problem(exc, code)
+        query = access_query_for_user(request.user, query.pk)
+        return Response(QueryDetailSerializer(query, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment exactly as received")
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<att>\d+)", url_name="attachment")
+    def attachment(self, request, pk=None, att=None):
+        attachment = access_attachment_for_user(request.user, pk, att)
+        response = FileResponse(attachment.file.open("rb"), content_type=attachment.media_type, as_attachment=True,
+                                filename=attachment.filename)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+

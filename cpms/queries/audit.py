@@ -1,0 +1,9 @@
+from auditlog.registry import auditlog
+
+from .models import InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
+
+auditlog.register(InternationalQuery)
+auditlog.register(QueryRound)
+auditlog.register(Match)
+auditlog.register(PartnerResponse)
+auditlog.register(ResponseAttachment)

@@ -1,0 +1,86 @@
+"""Read-side of queries. Every selector takes the user (or an object already reached through access_*)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from cpms.core.models import BenefitCase, Gender
+
+from .models import InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
+from .permissions import queries_visible_to
+
+
+def queries_for_case(user, case: BenefitCase):
+    return (
+        queries_visible_to(user)
+        .filter(case=case)
+        .select_related("partner", "requestor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def queries_list(user):
+    return queries_visible_to(user).select_related("partner", "case", "person").order_by("-updated_at", "-id")
+
+
+def query_timeline(query: InternationalQuery) -> list[QueryRound]:
+    """Every round with what was sent and what came back, in three queries whatever the size."""
+    responses = PartnerResponse.objects.prefetch_related(
+        Prefetch("attachments", queryset=ResponseAttachment.objects.order_by("position"))
+    )
+    return list(
+        query.rounds.select_related("outbox_message", "requested_by")
+        .prefetch_related(Prefetch("response", queryset=responses))
+        .order_by("number")
+    )
+
+
+@dataclass
+class ComparedElement:
+    label: str
+    uscis: str
+    partner: str
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.uscis and self.partner and self.uscis.casefold() != self.partner.casefold())
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, dict):
+        if "family_name" in value:
+            return f"{value.get('family_name', '')}, {value.get('given_names', '')}".strip(", ")
+        if "status" in value:
+            return f"{value['status']}" + (f" (as of {value['as_of']})" if value.get("as_of") else "")
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def side_by_side(query: InternationalQuery, partner_person: dict) -> list[ComparedElement]:
+    """The partner's data elements beside the USCIS record, element by element."""
+    person = query.person
+    gender_label = dict(Gender.choices)
+    rows = [
+        ("Family name", person.family_name, partner_person.get("family_name")),
+        ("Given names", person.given_names, partner_person.get("given_names")),
+        ("Aliases", [a for a in person.aliases], partner_person.get("aliases")),
+        ("Date of birth", person.date_of_birth, partner_person.get("date_of_birth")),
+        ("Gender", gender_label.get(person.gender, ""), gender_label.get(partner_person.get("gender"), partner_person.get("gender"))),
+        ("Country of birth", person.country_of_birth, partner_person.get("country_of_birth")),
+        ("Citizenship", person.citizenships, partner_person.get("countries_of_citizenship")),
+        ("A-Number", person.a_number, partner_person.get("a_number")),
+        ("FIN", person.fin, partner_person.get("fin")),
+        ("Partner person ID", "", partner_person.get("partner_person_id")),
+        ("Race", "", partner_person.get("race")),
+        ("Immigration status", "", partner_person.get("immigration_status")),
+        ("Immigration history", "", [f"{h.get('date')} {h.get('event')}" + (f" ({h['detail']})" if h.get("detail") else "")
+                                     for h in partner_person.get("immigration_history") or []]),
+        ("Watchlist status", "", [f"{w.get('type')} ({w.get('status_date')})" for w in partner_person.get("watchlist_status") or []]),
+    ]
+    return [ComparedElement(label, _fmt(u), _fmt(p)) for label, u, p in rows if _fmt(u) or _fmt(p)]

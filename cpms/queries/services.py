@@ -1,0 +1,327 @@
+"""The only code that writes international queries. Every state change goes through workflow.transition()."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from cpms.core.models import Agreement, BenefitCase, Notification, Partner
+from cpms.core.roles import Role, has_role
+from ident_bridge import icd
+from ident_bridge.outbox import outbox_enqueue
+
+from .models import MAX_ROUNDS, InternationalQuery, Match, PartnerResponse, QueryRound, QueryTransition, ResponseAttachment
+from .workflow import QueryStatus, transition
+
+
+class QueryError(Exception):
+    """A request the officer can correct; the message says what to do. `field` names the form field."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+class RoundLimitReached(QueryError):
+    pass
+
+
+def partners_open_for_queries(on=None):
+    """Partners with an active agreement that allows USCIS queries: the only ones a query may go to."""
+    agreements = Agreement.objects.active(on).filter(allows_uscis_queries=True)
+    return Partner.objects.filter(code__in=agreements.values("partner_id")).order_by("name")
+
+
+def _active_query_agreement(partner_code: str) -> Agreement | None:
+    return Agreement.objects.active().filter(partner_id=partner_code, allows_uscis_queries=True).order_by("-effective_from").first()
+
+
+def _new_query_ref() -> str:
+    return f"USCIS-Q-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+def _can_query_case(user, case: BenefitCase) -> bool:
+    if not has_role(user, Role.OFFICER, Role.SUPERVISOR):
+        return False
+    return case.assigned_officers.filter(pk=user.pk).exists()
+
+
+def query_submit(
+    *,
+    actor,
+    case: BenefitCase,
+    partner_code: str,
+    reason: str,
+    priority: str,
+    encounter_id: str = "",
+    submission_key: str | None = None,
+) -> InternationalQuery:
+    """Round 1: ask a partner, through IDENT, for a fingerprint query of the person on the case.
+
+    `submission_key` makes a double-submitted form (or a retried API call) create one query, not two.
+    """
+    if submission_key:
+        existing = InternationalQuery.objects.filter(requestor=actor, submission_key=submission_key).first()
+        if existing:
+            return existing
+    if not _can_query_case(actor, case):
+        raise QueryError("Only an officer assigned to this case can query a partner about its person.", code="forbidden")
+    if not case.is_open:
+        raise QueryError("This case is closed; reopen it before querying a partner.")
+    if reason not in icd.REASONS:
+        raise QueryError(f"Choose a reason from the list ({', '.join(icd.REASONS)}).", field="reason")
+    if priority not in icd.PRIORITIES:
+        raise QueryError("Choose a priority: high, medium or low.", field="priority")
+    if encounter_id and not icd_encounter_ok(encounter_id):
+        raise QueryError("An encounter ID is 6 to 40 characters of A-Z, 0-9 and hyphens.", field="encounter_id")
+    person = case.person
+    if not person.fin:
+        raise QueryError("The person on this case has no FIN (fingerprint identification number); a fingerprint query needs one.")
+    agreement = _active_query_agreement(partner_code)
+    if agreement is None:
+        raise QueryError(
+            "There is no active agreement with that partner that allows USCIS queries. Choose one of the partners offered.",
+            field="partner",
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            query = InternationalQuery.objects.create(
+                query_ref=_new_query_ref(),
+                case=case,
+                person=person,
+                partner_id=partner_code,
+                agreement=agreement,
+                reason=reason,
+                priority=priority,
+                requestor=actor,
+                submission_key=submission_key or None,
+            )
+            body = {
+                "query_ref": query.query_ref,
+                "fin": person.fin,
+                "reason": reason,
+                "priority": priority,
+                "requestor": _contact(actor),
+                "requested_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            if encounter_id:
+                body["encounter_id"] = encounter_id
+            outbox = outbox_enqueue(message_type="query.submit", partner=partner_code, body=body, ref=query.query_ref)
+            QueryRound.objects.create(query=query, number=1, outbox_message=outbox, requested_by=actor, started_at=now)
+            QueryTransition.objects.create(query=query, from_status="", to_status=query.status, actor=actor, reason="query submitted")
+    except IntegrityError:
+        if submission_key:  # a concurrent double submit won the race
+            return InternationalQuery.objects.get(requestor=actor, submission_key=submission_key)
+        raise
+    return query
+
+
+def icd_encounter_ok(value: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[A-Z0-9-]{6,40}", value))
+
+
+def _contact(user) -> dict:
+    contact = {"name": (user.get_full_name() or user.get_username())[:200], "organization": "USCIS"}
+    if user.email:
+        contact["email"] = user.email
+    return contact
+
+
+def query_request_round3(*, actor, query: InternationalQuery, requested_items: list[str], justification: str) -> QueryRound:
+    """Round 3: the officer asks the partner for more. A fourth round is refused and nothing is sent (ICD §3)."""
+    if not _can_query_case(actor, query.case):
+        raise QueryError("Only an officer assigned to this case can ask the partner for more.", code="forbidden")
+    items = list(dict.fromkeys(requested_items or []))
+    if not items:
+        raise QueryError("Choose at least one item to request.", field="requested_items")
+    unknown = [i for i in items if i not in icd.REQUESTED_ITEMS]
+    if unknown:
+        raise QueryError(f"Not items a partner can be asked for: {', '.join(unknown)}.", field="requested_items")
+    justification = (justification or "").strip()
+    if not justification:
+        raise QueryError("Say why the additional information is needed.", field="justification")
+    if len(justification) > 4000:
+        raise QueryError("Keep the justification under 4,000 characters.", field="justification")
+    with transaction.atomic():
+        locked = InternationalQuery.objects.select_for_update().get(pk=query.pk)
+        if locked.rounds.count() >= MAX_ROUNDS:
+            raise RoundLimitReached(
+                "This query has already had its three rounds; a partner can be asked at most three times per query "
+                "(ICD §3). Nothing was sent.",
+                code="round_limit",
+            )
+        if locked.status != QueryStatus.RESPONDED:
+            raise QueryError(
+                f"A third round can be asked only after the partner's round-2 response; this query is "
+                f"'{QueryStatus(locked.status).label}'. Nothing was sent.",
+                code="wrong_state",
+            )
+        outbox = outbox_enqueue(
+            message_type="query.followup",
+            partner=locked.partner_id,
+            body={"query_ref": locked.query_ref, "round": 3, "requested_items": items, "justification": justification},
+            ref=locked.query_ref,
+        )
+        rnd = QueryRound.objects.create(
+            query=locked, number=3, outbox_message=outbox, requested_items=items, justification=justification,
+            requested_by=actor, started_at=timezone.now(),
+        )
+        transition(locked, QueryStatus.AWAITING_ROUND3, actor=actor, reason="round 3 requested")
+    query.status = locked.status
+    return rnd
+
+
+def query_close(*, actor, query: InternationalQuery, reason: str = "") -> InternationalQuery:
+    if not _can_query_case(actor, query.case):
+        raise QueryError("Only an officer assigned to this case can close its queries.", code="forbidden")
+    return transition(query, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
+
+
+# --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----
+
+
+def _query_for_message(message: dict) -> InternationalQuery:
+    return InternationalQuery.objects.select_for_update().get(query_ref=message["body"]["query_ref"], partner_id=message["partner"])
+
+
+def round1_record_result(*, message: dict, inbound) -> InternationalQuery:
+    """`query.result`: no_match ends the query; a match stores the minimal identity data and opens round 2."""
+    from ident_bridge.inbound import Ignored
+
+    body = message["body"]
+    query = _query_for_message(message)
+    rnd = query.rounds.get(number=1)
+    if rnd.answered_at is not None:
+        raise Ignored(f"round 1 of {query.query_ref} already has its result")
+    if query.status != QueryStatus.SUBMITTED:
+        raise Ignored(f"{query.query_ref} is '{query.status}', not waiting for a result")
+    now = timezone.now()
+    rnd.answered_at = now
+    rnd.outcome = body["outcome"]
+    rnd.save(update_fields=["answered_at", "outcome"])
+    if body["outcome"] == "no_match":
+        transition(query, QueryStatus.NO_MATCH, reason="partner: no match")
+        _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name}: no match for {query.query_ref}.")
+        return query
+    biographic = {k: v for k, v in body["biographic"].items() if k in icd.IDENTITY_ELEMENTS}
+    Match.objects.create(partner=query.partner, query=query, partner_person_id=body["partner_person_id"], biographic=biographic,
+                         inbound_message=inbound)
+    # IDENT sends the second query by itself after a match (second_query_sent): round 2 starts now.
+    QueryRound.objects.create(query=query, number=2, started_at=now, requested_items=[])
+    transition(query, QueryStatus.AWAITING_ROUND2, reason="partner: match; IDENT sent round 2")
+    _clear_overdue(query)
+    _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name} reports a match for {query.query_ref}.")
+    return query
+
+
+def round_record_response(*, message: dict, inbound) -> PartnerResponse:
+    """`query.response` for round 2 or 3: store the partner's data and attachments (sha256 already verified)."""
+    from ident_bridge.inbound import Ignored, NotReady
+
+    body = message["body"]
+    number = body["round"]
+    query = _query_for_message(message)
+    rnd = query.rounds.filter(number=number).first()
+    if rnd is None:
+        if number == 2 and query.status == QueryStatus.SUBMITTED:
+            # IDENT's round 2 overtook the round-1 result (retries reorder): process it after the result.
+            raise NotReady(f"round 2 of {query.query_ref} arrived before its round-1 result")
+        raise Ignored(f"{query.query_ref} has no round {number}")
+    if hasattr(rnd, "response"):
+        raise Ignored(f"round {number} of {query.query_ref} is already answered")
+    expected = QueryStatus.AWAITING_ROUND2 if number == 2 else QueryStatus.AWAITING_ROUND3
+    if query.status != expected:
+        raise Ignored(f"{query.query_ref} is '{query.status}', not waiting for round {number}")
+    response = PartnerResponse.objects.create(
+        query=query,
+        round=rnd,
+        responder=body["responder"],
+        responded_at=_parse_dt(body["responded_at"]),
+        person=body["person"],
+        inbound_message=inbound,
+    )
+    _store_attachments(response, message)
+    rnd.answered_at = timezone.now()
+    rnd.outcome = "response"
+    rnd.save(update_fields=["answered_at", "outcome"])
+    transition(query, QueryStatus.RESPONDED if number == 2 else QueryStatus.COMPLETED, reason=f"partner: round {number} response")
+    _clear_overdue(query)
+    _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name} answered round {number} of {query.query_ref}.")
+    return response
+
+
+def _store_attachments(response: PartnerResponse, message: dict) -> None:
+    decoded, errors = icd.decode_attachments(message)
+    if errors:  # checked at receipt; a stored message that fails now is corrupt
+        raise ValueError("stored message has invalid attachments: " + "; ".join(e.detail for e in errors))
+    for position, att in enumerate(decoded):
+        row = ResponseAttachment(
+            response=response, position=position, filename=att.filename, media_type=att.media_type, kind=att.kind,
+            sha256=att.sha256, size=len(att.data),
+        )
+        # Content-addressed name: writing the same bytes twice (a retried task) is harmless.
+        row.file.save(att.sha256, ContentFile(att.data), save=False)
+        row.save()
+
+
+def _parse_dt(value: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not an RFC 3339 date-time: {value}")
+    return parsed
+
+
+def query_record_outbound_failure(*, outbox) -> None:
+    """IDENT refused our query message (4xx), the partner rejected it, or we gave up retrying: the query fails."""
+    rnd = QueryRound.objects.filter(outbox_message=outbox).select_related("query").first()
+    if rnd is None:
+        return
+    query = rnd.query
+    if query.status in (QueryStatus.SUBMITTED, QueryStatus.AWAITING_ROUND2, QueryStatus.AWAITING_ROUND3):
+        transition(query, QueryStatus.FAILED, reason=f"{outbox.type} {outbox.status}: {outbox.last_error or outbox.delivery_detail}"[:300])
+        _notify(query, Notification.Kind.FAILED,
+                f"{query.query_ref}: IDENT did not accept the round-{rnd.number} message. An administrator has the details.")
+
+
+# --- overdue -----------------------------------------------------------------------------------------------
+
+
+def flag_overdue_rounds(*, now=None) -> int:
+    """Flag queries whose current round has had no answer for QUERY_ROUND_OVERDUE_HOURS; tell the officers."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.QUERY_ROUND_OVERDUE_HOURS)
+    ids = list(
+        QueryRound.objects.filter(answered_at__isnull=True, started_at__lt=cutoff, query__overdue_since__isnull=True)
+        .values_list("query_id", flat=True)[:1000]
+    )
+    flagged = 0
+    for query in InternationalQuery.objects.filter(pk__in=ids).select_related("partner"):
+        with transaction.atomic():
+            updated = InternationalQuery.objects.filter(pk=query.pk, overdue_since__isnull=True).update(overdue_since=now)
+            if updated:
+                flagged += 1
+                _notify(query, Notification.Kind.OVERDUE,
+                        f"{query.query_ref}: {query.partner.name} has not answered for {settings.QUERY_ROUND_OVERDUE_HOURS:g} hours.")
+    return flagged
+
+
+def _clear_overdue(query: InternationalQuery) -> None:
+    if query.overdue_since:
+        InternationalQuery.objects.filter(pk=query.pk).update(overdue_since=None)
+        query.overdue_since = None
+
+
+def _notify(query: InternationalQuery, kind: str, message: str) -> None:
+    user_ids = set(query.case.assigned_officers.values_list("pk", flat=True)) | {query.requestor_id}
+    Notification.objects.bulk_create(Notification(user_id=uid, kind=kind, message=message[:300], query=query) for uid in sorted(user_ids))

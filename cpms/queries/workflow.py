@@ -1,0 +1,72 @@
+"""The international query's state machine. Nothing else assigns `InternationalQuery.status`.
+
+    submitted ──query.result no_match──▶ no_match (final)
+        │ query.result match (IDENT sends round 2 by itself)
+        ▼
+    awaiting_round2 ──query.response round 2──▶ responded ──officer asks round 3──▶ awaiting_round3
+                                                   │                                   │ query.response round 3
+                                                   └──officer closes──▶ closed ◀───────┘ (completed, final)
+    any open state ──IDENT rejects our message (4xx / delivery.ack rejected)──▶ failed (final)
+"""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+
+
+class QueryStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted (awaiting the partner's result)"
+    NO_MATCH = "no_match", "No match"
+    AWAITING_ROUND2 = "awaiting_round2", "Match (awaiting round 2)"
+    RESPONDED = "responded", "Partner responded"
+    AWAITING_ROUND3 = "awaiting_round3", "Round 3 requested"
+    COMPLETED = "completed", "Completed (three rounds)"
+    CLOSED = "closed", "Closed"
+    FAILED = "failed", "Failed (message rejected)"
+
+
+S = QueryStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SUBMITTED: frozenset({S.NO_MATCH, S.AWAITING_ROUND2, S.FAILED}),
+    S.AWAITING_ROUND2: frozenset({S.RESPONDED, S.FAILED}),
+    S.RESPONDED: frozenset({S.AWAITING_ROUND3, S.CLOSED}),
+    S.AWAITING_ROUND3: frozenset({S.COMPLETED, S.FAILED}),
+    S.NO_MATCH: frozenset(),
+    S.COMPLETED: frozenset(),
+    S.CLOSED: frozenset(),
+    S.FAILED: frozenset(),
+}
+FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+AWAITING_PARTNER = frozenset({S.SUBMITTED, S.AWAITING_ROUND2, S.AWAITING_ROUND3})
+
+
+class TransitionNotAllowed(Exception):
+    def __init__(self, current: str, target: str, message: str | None = None):
+        self.current = current
+        self.target = target
+        super().__init__(
+            message or f"A query that is '{QueryStatus(current).label}' cannot become '{QueryStatus(target).label}'."
+        )
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def transition(query, to: str, *, actor=None, reason: str = ""):
+    """Move `query` to `to`: lock the row, check the move, write the history row, in one transaction.
+
+    Returns the locked, updated instance. Raises TransitionNotAllowed (and changes nothing) otherwise.
+    """
+    from .models import InternationalQuery, QueryTransition
+
+    with transaction.atomic():
+        locked = InternationalQuery.objects.select_for_update().get(pk=query.pk)
+        if not can_transition(locked.status, to):
+            raise TransitionNotAllowed(locked.status, to)
+        QueryTransition.objects.create(query=locked, from_status=locked.status, to_status=to, actor=actor, reason=reason[:300])
+        locked.status = to
+        locked.save(update_fields=["status", "updated_at"])
+    query.status = locked.status
+    query.updated_at = locked.updated_at
+    return locked

@@ -1,0 +1,211 @@
+"""CPMS settings, read from the environment (README: "Configuration").
+
+The embedded default (no DATABASE_URL, no REDIS_URL) is a SQLite file and in-process tasks, so a newcomer
+runs the whole flow with `make demo`; production points DATABASE_URL at PostgreSQL and REDIS_URL at Redis.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("CPMS_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or ""
+if not SECRET_KEY:
+    if DEBUG or env_bool("CPMS_ALLOW_INSECURE_KEY"):
+        SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    else:
+        raise ImproperlyConfigured("SECRET_KEY is not set. Set it in the environment (README: Configuration).")
+
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
+    "guardian",
+    "auditlog",
+    "cpms.core",
+    "cpms.queries",
+    "ident_bridge",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    "cpms.core.middleware.SystemUseNotificationMiddleware",
+]
+
+ROOT_URLCONF = "cpms.urls"
+WSGI_APPLICATION = "cpms.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cpms.core.context_processors.cpms",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'cpms.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, worker) share the embedded file: wait for locks, take them up front.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "my-cases"
+LOGOUT_REDIRECT_URL = "system-use"
+SESSION_COOKIE_AGE = 60 * 60 * 8
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(os.environ.get("CPMS_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = None  # partner files are never served directly: only through access-checked views
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(MEDIA_ROOT)}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 26 * 1024 * 1024  # ICD §1: bodies up to 25 MiB are accepted
+
+# --- REST API -------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "cpms.core.problems.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CPMS international information sharing API",
+    "DESCRIPTION": "Officer-facing API of the Customer Profile Management System (cases and international queries).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "ReasonEnum": "cpms.queries.models.REASON_CHOICES",
+        "PriorityEnum": "cpms.queries.models.PRIORITY_CHOICES",
+    },
+}
+
+# --- guardian ----------------------------------------------------------------------------------------------
+ANONYMOUS_USER_NAME = None
+GUARDIAN_RAISE_403 = False
+
+# --- IDENT --------------------------------------------------------------------------------------------------
+IDENT_URL = os.environ.get("IDENT_URL", "http://127.0.0.1:8001/ident/v1").rstrip("/")
+IDENT_SHARED_SECRET = os.environ.get("IDENT_SHARED_SECRET", "")
+if not IDENT_SHARED_SECRET:
+    if DEBUG or env_bool("CPMS_ALLOW_INSECURE_KEY"):
+        IDENT_SHARED_SECRET = "demo-shared-secret"
+    else:
+        raise ImproperlyConfigured("IDENT_SHARED_SECRET is not set (README: Configuration).")
+IDENT_TIMEOUT_SECONDS = env_float("IDENT_TIMEOUT_SECONDS", 10.0)
+# ICD §1: retry for at least 24 hours; after this horizon a message is marked failed and shown to admins.
+OUTBOX_RETRY_HORIZON_HOURS = env_float("OUTBOX_RETRY_HORIZON_HOURS", 48.0)
+OUTBOX_BACKOFF_BASE_SECONDS = env_float("OUTBOX_BACKOFF_BASE_SECONDS", 2.0)
+OUTBOX_BACKOFF_MAX_SECONDS = env_float("OUTBOX_BACKOFF_MAX_SECONDS", 900.0)
+# A relay that claimed a message and died is presumed dead after this lease; the message is sent again
+# (same message_id: IDENT answers 200 to the duplicate, so nothing is processed twice).
+OUTBOX_LEASE_SECONDS = env_float("OUTBOX_LEASE_SECONDS", 60.0)
+INBOUND_STALE_SECONDS = env_float("INBOUND_STALE_SECONDS", 30.0)
+QUERY_ROUND_OVERDUE_HOURS = env_float("QUERY_ROUND_OVERDUE_HOURS", 72.0)
+
+# --- Celery -------------------------------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+SWEEP_INTERVAL_SECONDS = env_float("SWEEP_INTERVAL_SECONDS", 10.0)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# Without Redis, tasks run in-process right after commit; `manage.py cpms_worker` runs the sweeps.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Longer than any countdown we schedule (OUTBOX_BACKOFF_MAX_SECONDS), so Redis never redelivers a
+# message that is only waiting for its ETA.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_TASK_DEFAULT_QUEUE = "cpms"
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay-due": {"task": "ident_bridge.tasks.outbox_sweep", "schedule": SWEEP_INTERVAL_SECONDS},
+    "inbound-process-stale": {"task": "ident_bridge.tasks.inbound_sweep", "schedule": SWEEP_INTERVAL_SECONDS},
+    "queries-flag-overdue": {"task": "cpms.queries.tasks.flag_overdue_rounds", "schedule": 300.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

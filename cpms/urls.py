@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+
+def healthz(request):
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("", include("ident_bridge.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("cpms.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("cpms.core.urls")),
+    path("", include("cpms.queries.urls")),
+]

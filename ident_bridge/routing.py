@@ -1,0 +1,62 @@
+"""Which CPMS service handles which ICD message: one explicit table, no dynamic loading.
+
+ident_bridge knows the wire; the business apps know what a message means. This module is the only
+place where the two meet.
+"""
+
+from __future__ import annotations
+
+from . import icd
+from .models import OutboxMessage
+
+
+def reference_of(message: dict) -> str:
+    body = message["body"]
+    if message["type"] == "delivery.ack":
+        return body["acked_message_id"]
+    return body.get("query_ref") or body.get("augment_ref") or body.get("request_ref") or ""
+
+
+def unknown_reference_errors(message: dict) -> list[icd.ICDError]:
+    """ICD §3: a message that refers to an unknown query_ref, request_ref or augment_ref is answered 400."""
+    from cpms.queries.models import InternationalQuery
+
+    body = message["body"]
+    kind = message["type"]
+    if kind in ("query.result", "query.response") and "query_ref" in body:
+        exists = InternationalQuery.objects.filter(query_ref=body["query_ref"], partner_id=message["partner"]).exists()
+        return [] if exists else [icd.ICDError("/body/query_ref", "is not a query CPMS sent to this partner")]
+    if kind == "query.response" and "augment_ref" in body:
+        # Augmentation requests arrive with the partner-request work; until then no augment_ref is known.
+        return [icd.ICDError("/body/augment_ref", "is not an augmentation request CPMS sent")]
+    if kind == "delivery.ack":
+        exists = OutboxMessage.objects.filter(message_id=body["acked_message_id"]).exists()
+        return [] if exists else [icd.ICDError("/body/acked_message_id", "is not a message CPMS sent")]
+    return []
+
+
+def handle_inbound(message: dict, row) -> None:
+    """Apply one message. Runs inside the processing transaction; raises inbound.NotReady / inbound.Ignored."""
+    from cpms.queries import services as queries
+
+    from .inbound import Ignored
+    from .outbox import outbox_record_delivery
+
+    kind = message["type"]
+    body = message["body"]
+    if kind == "query.result":
+        queries.round1_record_result(message=message, inbound=row)
+    elif kind == "query.response" and "query_ref" in body:
+        queries.round_record_response(message=message, inbound=row)
+    elif kind == "delivery.ack":
+        outbox_record_delivery(acked_message_id=body["acked_message_id"], status=body["status"], detail=body.get("detail", ""))
+    else:
+        raise Ignored(f"CPMS does not handle {kind} messages yet")
+
+
+def outbound_failed(row: OutboxMessage) -> None:
+    """IDENT refused our message (4xx), the partner rejected it, or we gave up: tell the business side."""
+    from cpms.queries import services as queries
+
+    if row.type in ("query.submit", "query.followup"):
+        queries.query_record_outbound_failure(outbox=row)
