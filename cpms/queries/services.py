@@ -210,6 +210,7 @@ def round1_record_result(*, message: dict, inbound) -> InternationalQuery:
     rnd.answered_at = now
     rnd.outcome = body["outcome"]
     rnd.save(update_fields=["answered_at", "outcome"])
+    _clear_overdue(query)
     if body["outcome"] == "no_match":
         transition(query, QueryStatus.NO_MATCH, reason="partner: no match")
         _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name}: no match for {query.query_ref}.")
@@ -220,7 +221,6 @@ def round1_record_result(*, message: dict, inbound) -> InternationalQuery:
     # IDENT sends the second query by itself after a match (second_query_sent): round 2 starts now.
     QueryRound.objects.create(query=query, number=2, started_at=now, requested_items=[])
     transition(query, QueryStatus.AWAITING_ROUND2, reason="partner: match; IDENT sent round 2")
-    _clear_overdue(query)
     _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name} reports a match for {query.query_ref}.")
     return query
 
