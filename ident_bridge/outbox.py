@@ -154,4 +154,6 @@ def outbox_record_delivery(*, acked_message_id: str, status: str, detail: str = 
     row.save(update_fields=["delivery_status", "delivery_detail", "delivery_at"])
     if status == OutboxMessage.Delivery.REJECTED:
         routing.outbound_failed(row)
+    else:
+        routing.outbound_delivered(row)
     return row

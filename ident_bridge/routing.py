@@ -27,8 +27,14 @@ def unknown_reference_errors(message: dict) -> list[icd.ICDError]:
         exists = InternationalQuery.objects.filter(query_ref=body["query_ref"], partner_id=message["partner"]).exists()
         return [] if exists else [icd.ICDError("/body/query_ref", "is not a query CPMS sent to this partner")]
     if kind == "query.response" and "augment_ref" in body:
-        # Augmentation requests arrive with the partner-request work; until then no augment_ref is known.
-        return [icd.ICDError("/body/augment_ref", "is not an augmentation request CPMS sent")]
+        from cpms.partner_requests.models import Augmentation
+
+        exists = Augmentation.objects.filter(augment_ref=body["augment_ref"], partner_request__partner_id=message["partner"]).exists()
+        return [] if exists else [icd.ICDError("/body/augment_ref", "is not an augmentation request CPMS sent to this partner")]
+    if kind == "request.received":
+        from cpms.partner_requests.services import reference_errors
+
+        return reference_errors(message)
     if kind == "delivery.ack":
         exists = OutboxMessage.objects.filter(message_id=body["acked_message_id"]).exists()
         return [] if exists else [icd.ICDError("/body/acked_message_id", "is not a message CPMS sent")]
@@ -37,6 +43,7 @@ def unknown_reference_errors(message: dict) -> list[icd.ICDError]:
 
 def handle_inbound(message: dict, row) -> None:
     """Apply one message. Runs inside the processing transaction; raises inbound.NotReady / inbound.Ignored."""
+    from cpms.partner_requests import services as partner_requests
     from cpms.queries import services as queries
 
     from .inbound import Ignored
@@ -48,6 +55,10 @@ def handle_inbound(message: dict, row) -> None:
         queries.round1_record_result(message=message, inbound=row)
     elif kind == "query.response" and "query_ref" in body:
         queries.round_record_response(message=message, inbound=row)
+    elif kind == "query.response":
+        partner_requests.augmentation_record_response(message=message, inbound=row)
+    elif kind == "request.received":
+        partner_requests.request_record_received(message=message, inbound=row)
     elif kind == "delivery.ack":
         outbox_record_delivery(acked_message_id=body["acked_message_id"], status=body["status"], detail=body.get("detail", ""))
     else:
@@ -57,6 +68,17 @@ def handle_inbound(message: dict, row) -> None:
 def outbound_failed(row: OutboxMessage) -> None:
     """IDENT refused our message (4xx), the partner rejected it, or we gave up: tell the business side."""
     from cpms.queries import services as queries
+    from icts import services as icts
 
     if row.type in ("query.submit", "query.followup"):
         queries.query_record_outbound_failure(outbox=row)
+    elif row.type == "request.reply":
+        icts.package_record_delivery(outbox=row)
+
+
+def outbound_delivered(row: OutboxMessage) -> None:
+    """IDENT says the partner has our message."""
+    from icts import services as icts
+
+    if row.type == "request.reply":
+        icts.package_record_delivery(outbox=row)

@@ -46,6 +46,11 @@ class Transport:
             raise BridgeError(f"no answer from {self.url} within {self.timeout} s", permanent=False) from exc
         except requests.ConnectionError as exc:
             raise BridgeError(f"cannot connect to {self.url}: {exc.__class__.__name__}", permanent=False) from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
+            # A configuration error: retrying cannot help; a person must fix IDENT_URL.
+            raise BridgeError(f"IDENT_URL is not a usable URL ({self.url}): {exc}", permanent=True) from exc
+        except requests.RequestException as exc:  # e.g. the connection dropped mid-answer: worth retrying
+            raise BridgeError(f"{exc.__class__.__name__} talking to {self.url}", permanent=False) from exc
         try:
             body = resp.json()
         except (ValueError, json.JSONDecodeError):

@@ -139,3 +139,32 @@ def store_inbound(message: dict):
         message_id=uuid.UUID(message["message_id"]), type=message["type"], partner=message["partner"],
         body_sha256=icd.sha256_hex(raw), raw=raw, ref=message["body"].get("query_ref", ""),
     )
+
+
+def request_message(*, partner="CAN", fin="FIN1000000001", request_ref=None, template="uniform-v1", subject=None,
+                    reason="refugee_claimant", priority="high", requested_items=None) -> dict:
+    import secrets
+
+    return icd.envelope("request.received", partner, {
+        "request_ref": request_ref or f"{partner}-REQ-{secrets.token_hex(4).upper()}",
+        "template": template,
+        "requestor": {"name": "J. Citizen", "organization": "Partner agency", "email": "j.citizen@example.gov"},
+        "requested_at": "2026-11-25T14:00:00Z",
+        "reason": reason,
+        "priority": priority,
+        "fin": fin,
+        "encounter_id": f"{partner}-FP-778812",
+        "subject": subject or {"family_name": "Haddad", "given_names": "Amal", "date_of_birth": "1985-04-12",
+                               "gender": "female", "country_of_birth": "SYR", "partner_person_id": "12345678"},
+        "requested_items": requested_items or ["biographic", "immigration_status", "document_images"],
+    })
+
+
+def cis_record(person, *classes, complete=True):
+    """A local CIS index entry: classes as ProtectedClass values or dicts of CisClassEntry fields."""
+    from cpms.cis.models import CisClassEntry, CisRecord
+
+    record = CisRecord.objects.create(a_number=person.a_number, complete=complete)
+    for c in classes:
+        CisClassEntry.objects.create(record=record, **({"protected_class": c} if isinstance(c, str) else c))
+    return record

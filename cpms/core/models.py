@@ -208,11 +208,13 @@ class Notification(models.Model):
         RESPONSE = "response", "Partner answer arrived"
         OVERDUE = "overdue", "Round overdue"
         FAILED = "failed", "Message rejected"
+        ACTION = "action", "Needs your action"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     message = models.CharField(max_length=300)
     query = models.ForeignKey("queries.InternationalQuery", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    url = models.CharField(max_length=200, blank=True, help_text="where to look (for notifications not about a query)")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 

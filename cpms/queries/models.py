@@ -101,11 +101,16 @@ class Match(models.Model):
 
     class Source(models.TextChoices):
         PARTNER_RESULT = "partner_result", "Partner's answer to a USCIS query"
+        USCIS_SOURCED = "uscis_sourced", "USCIS-sourced match behind a partner's request"
 
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.PARTNER_RESULT)
     partner = models.ForeignKey("core.Partner", on_delete=models.PROTECT, related_name="+")
     query = models.OneToOneField(InternationalQuery, null=True, blank=True, on_delete=models.CASCADE, related_name="match")
-    partner_person_id = models.CharField(max_length=64)
+    partner_request = models.OneToOneField("partner_requests.PartnerRequest", null=True, blank=True, on_delete=models.CASCADE,
+                                           related_name="match")
+    person = models.ForeignKey("core.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               help_text="the USCIS person the match is to")
+    partner_person_id = models.CharField(max_length=64, blank=True)
     biographic = models.JSONField(default=dict, help_text="ICD §6 identity elements only")
     inbound_message = models.ForeignKey("ident_bridge.InboundMessage", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -113,13 +118,18 @@ class Match(models.Model):
     class Meta:
         verbose_name_plural = "matches"
         indexes = [models.Index(fields=["partner", "partner_person_id"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(query__isnull=False) ^ Q(partner_request__isnull=False), name="match_has_one_origin"),
+        ]
 
 
 class PartnerResponse(models.Model):
-    """A partner's `query.response`: round 2 or 3 of a query (later also an augmentation answer)."""
+    """A partner's `query.response`: round 2 or 3 of a query, or the answer to an augmentation request."""
 
-    query = models.ForeignKey(InternationalQuery, on_delete=models.CASCADE, related_name="responses")
-    round = models.OneToOneField(QueryRound, on_delete=models.CASCADE, related_name="response")
+    query = models.ForeignKey(InternationalQuery, null=True, blank=True, on_delete=models.CASCADE, related_name="responses")
+    round = models.OneToOneField(QueryRound, null=True, blank=True, on_delete=models.CASCADE, related_name="response")
+    augmentation = models.OneToOneField("partner_requests.Augmentation", null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="response")
     responder = models.JSONField(default=dict)
     responded_at = models.DateTimeField()
     person = models.JSONField(default=dict, help_text="ICD §6 data elements as received")
@@ -128,6 +138,9 @@ class PartnerResponse(models.Model):
 
     class Meta:
         ordering = ["query_id", "round__number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(round__isnull=False) ^ Q(augmentation__isnull=False), name="response_answers_one_thing"),
+        ]
 
 
 def attachment_path(instance: ResponseAttachment, filename: str) -> str:

@@ -251,7 +251,7 @@ def round_record_response(*, message: dict, inbound) -> PartnerResponse:
         person=body["person"],
         inbound_message=inbound,
     )
-    _store_attachments(response, message)
+    store_attachments(response, message)
     rnd.answered_at = timezone.now()
     rnd.outcome = "response"
     rnd.save(update_fields=["answered_at", "outcome"])
@@ -261,7 +261,8 @@ def round_record_response(*, message: dict, inbound) -> PartnerResponse:
     return response
 
 
-def _store_attachments(response: PartnerResponse, message: dict) -> None:
+def store_attachments(response: PartnerResponse, message: dict) -> None:
+    """Write a received message's attachments (already verified at receipt) beside their response."""
     decoded, errors = icd.decode_attachments(message)
     if errors:  # checked at receipt; a stored message that fails now is corrupt
         raise ValueError("stored message has invalid attachments: " + "; ".join(e.detail for e in errors))

@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "auditlog",
     "cpms.core",
     "cpms.queries",
+    "cpms.cis",
+    "cpms.disclosure",
+    "cpms.partner_requests",
+    "icts",
     "ident_bridge",
 ]
 
@@ -184,6 +188,21 @@ OUTBOX_LEASE_SECONDS = env_float("OUTBOX_LEASE_SECONDS", 60.0)
 INBOUND_STALE_SECONDS = env_float("INBOUND_STALE_SECONDS", 30.0)
 QUERY_ROUND_OVERDUE_HOURS = env_float("QUERY_ROUND_OVERDUE_HOURS", 72.0)
 
+# --- CIS / PCQS and partner requests ------------------------------------------------------------------------
+PCQS_URL = os.environ.get("PCQS_URL", "").rstrip("/")  # unset: the local CIS index (edited in admin)
+PCQS_TOKEN = os.environ.get("PCQS_TOKEN", "")
+PCQS_TIMEOUT_SECONDS = env_float("PCQS_TIMEOUT_SECONDS", 5.0)
+PCQS_RETRY_SECONDS = env_float("PCQS_RETRY_SECONDS", 60.0)
+# CIS unreachable or incomplete for this long: the request goes to a privacy officer. Never shared by default.
+PCQS_REFER_AFTER_HOURS = env_float("PCQS_REFER_AFTER_HOURS", 24.0)
+# ICTS due dates from the partner's priority, in days.
+ICTS_DUE_DAYS = {
+    "high": env_float("ICTS_DUE_DAYS_HIGH", 2.0),
+    "medium": env_float("ICTS_DUE_DAYS_MEDIUM", 5.0),
+    "low": env_float("ICTS_DUE_DAYS_LOW", 10.0),
+}
+ICTS_UPLOAD_MAX_BYTES = int(env_float("ICTS_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))  # ICD §7: 10 MiB per attachment
+
 # --- Celery -------------------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 SWEEP_INTERVAL_SECONDS = env_float("SWEEP_INTERVAL_SECONDS", 10.0)
@@ -204,6 +223,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay-due": {"task": "ident_bridge.tasks.outbox_sweep", "schedule": SWEEP_INTERVAL_SECONDS},
     "inbound-process-stale": {"task": "ident_bridge.tasks.inbound_sweep", "schedule": SWEEP_INTERVAL_SECONDS},
     "queries-flag-overdue": {"task": "cpms.queries.tasks.flag_overdue_rounds", "schedule": 300.0},
+    "requests-recheck-cis": {"task": "cpms.partner_requests.tasks.recheck_due", "schedule": SWEEP_INTERVAL_SECONDS},
+    "icts-transmit-due": {"task": "icts.tasks.transmit_due", "schedule": SWEEP_INTERVAL_SECONDS},
 }
 
 LOGGING = {

@@ -1,0 +1,114 @@
+"""Disclosure rules (versioned data), the decisions made with them, and the accounting of disclosures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cpms.cis.classes import ProtectedClass
+
+from .rules import Action, Exception_, Outcome, RuleSpec
+
+
+class RuleSet(models.Model):
+    """One version of the rules. A published version is never edited: a change is a new version."""
+
+    version = models.PositiveIntegerField(unique=True)
+    note = models.CharField(max_length=500, blank=True, help_text="What changed and why")
+    is_active = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_ruleset")]
+
+    def __str__(self) -> str:
+        return f"Rules v{self.version}" + (" (active)" if self.is_active else "")
+
+    def specs(self) -> list[RuleSpec]:
+        return [
+            RuleSpec(r.protected_class, r.partner_id, r.action, r.exception, r.citation, r.pk)
+            for r in self.rules.all()
+        ]
+
+
+class Rule(models.Model):
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rules")
+    protected_class = models.CharField(max_length=20, choices=ProtectedClass.choices)
+    partner = models.ForeignKey("core.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="Empty: every partner. A partner-specific rule wins over the general one.")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    exception = models.CharField(max_length=30, choices=Exception_.choices, default=Exception_.NONE)
+    citation = models.CharField(max_length=300, help_text="The legal basis, e.g. 8 CFR 208.6")
+
+    class Meta:
+        ordering = ["ruleset_id", "protected_class", "partner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ruleset", "protected_class", "partner"], name="rule_unique_per_class_partner"),
+            models.UniqueConstraint(fields=["ruleset", "protected_class"], condition=Q(partner__isnull=True),
+                                    name="rule_unique_general_per_class"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protected_class} → {self.partner_id or 'any partner'}: {self.action}"
+
+
+class Decision(models.Model):
+    """A protected-status decision with its evidence: the rule version, the CIS answer and the time."""
+
+    class Stage(models.TextChoices):
+        INTAKE = "intake", "On receipt of the request"
+        TRANSMISSION = "transmission", "Just before transmission"
+        PRIVACY_REVIEW = "privacy_review", "Privacy officer's review"
+
+    partner_request = models.ForeignKey("partner_requests.PartnerRequest", on_delete=models.CASCADE, related_name="decisions")
+    stage = models.CharField(max_length=15, choices=Stage.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    ruleset = models.ForeignKey(RuleSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reasons = models.JSONField(default=list)
+    cis_answer = models.JSONField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    justification = models.TextField(blank=True)
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["outcome", "-decided_at"]), models.Index(fields=["partner_request", "-decided_at"])]
+
+
+class DisclosureRecord(models.Model):
+    """Privacy Act accounting of one disclosure (5 U.S.C. 552a(c)): written with the outbox message."""
+
+    person = models.ForeignKey("core.Person", on_delete=models.PROTECT, related_name="disclosures")
+    partner = models.ForeignKey("core.Partner", on_delete=models.PROTECT, related_name="+")
+    agreement = models.ForeignKey("core.Agreement", on_delete=models.PROTECT, related_name="+")
+    disclosed_at = models.DateTimeField()
+    nature = models.CharField(max_length=300)
+    data_elements = models.JSONField(default=list)
+    attachments = models.JSONField(default=list, help_text="[{filename, kind, media_type, sha256}]")
+    purpose = models.CharField(max_length=300)
+    recipient = models.CharField(max_length=500)
+    legal_authority = models.CharField(max_length=1000)
+    # 552a(c)(3): disclosures at a law-enforcement agency's written request are left out of the person's own report.
+    law_enforcement_request = models.BooleanField(default=False)
+    package = models.OneToOneField("icts.ResponsePackage", on_delete=models.PROTECT, related_name="disclosure")
+    outbox_message = models.OneToOneField("ident_bridge.OutboxMessage", on_delete=models.PROTECT, related_name="+")
+    # Kept until the later of five years after the disclosure and the end of the record's life (100 years from birth).
+    retain_until = models.DateField()
+
+    class Meta:
+        ordering = ["-disclosed_at", "-id"]
+        indexes = [models.Index(fields=["person", "-disclosed_at"])]
+
+    @staticmethod
+    def retention_for(disclosed_on: date, person_retain_until: date | None) -> date:
+        try:
+            five_years = disclosed_on.replace(year=disclosed_on.year + 5)
+        except ValueError:  # 29 February
+            five_years = disclosed_on.replace(year=disclosed_on.year + 5, day=28)
+        return max(five_years, person_retain_until or five_years)

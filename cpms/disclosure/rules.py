@@ -1,0 +1,116 @@
+"""May information about this person go to this partner? The rules, evaluated as a pure function.
+
+Two guarantees live in code and cannot be edited away in the rules table:
+- 8 U.S.C. 1367 has no foreign-government exception: any T, U or VAWA class (or derivative) withholds,
+  for every partner, until CIS says a denied application's appeals are all exhausted.
+- 8 CFR 208.6: information is never disclosed to a country where the person claims to fear persecution,
+  whatever the consent or the Secretary's authorisation.
+Everything else comes from the active rule set (data, versioned, with citations). A class with no rule,
+an unknown person in CIS, or an incomplete answer is never "share": nothing is shared by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+
+from cpms.cis.classes import ASYLUM_RELATED, LEGAL_BASIS, SECTION_1367, ApplicationStatus
+from cpms.cis.pcqs import CisAnswer
+
+
+class Action(models.TextChoices):
+    SHARE = "share", "Share (open an ICTS case)"
+    WITHHOLD = "withhold", "Withhold (answer no match)"
+    REFER = "refer", "Refer to a privacy officer"
+
+
+class Outcome(models.TextChoices):
+    SHARE = "share", "Share"
+    WITHHOLD = "withhold", "Withhold"
+    REFER = "refer", "Refer to a privacy officer"
+    NO_DECISION = "no_decision", "No decision (CIS unavailable or incomplete)"
+
+
+class Exception_(models.TextChoices):
+    NONE = "none", "No exception"
+    CONSENT_OR_AUTHORISATION = "consent_or_authorisation", (
+        "Share if the applicant's written consent for the partner is on file or the agreement carries the "
+        "Secretary's authorisation"
+    )
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    protected_class: str
+    partner: str | None  # None: any partner
+    action: str
+    exception: str
+    citation: str
+    rule_id: int | None = None
+
+
+@dataclass
+class Evaluation:
+    outcome: str
+    reasons: list[dict] = field(default_factory=list)
+
+    def add(self, protected_class: str, action: str, citation: str, why: str, rule_id: int | None = None) -> None:
+        self.reasons.append({"class": protected_class, "action": action, "citation": citation, "why": why, "rule_id": rule_id})
+
+
+def _pick_rule(rules: list[RuleSpec], protected_class: str, partner: str) -> RuleSpec | None:
+    specific = [r for r in rules if r.protected_class == protected_class and r.partner == partner]
+    generic = [r for r in rules if r.protected_class == protected_class and r.partner is None]
+    return (specific or generic or [None])[0]
+
+
+def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool, rules: list[RuleSpec]) -> Evaluation:
+    if answer is None:
+        return Evaluation(Outcome.NO_DECISION, [{"class": "", "action": "", "citation": "", "why": "PCQS did not answer", "rule_id": None}])
+    if not answer.known:
+        ev = Evaluation(Outcome.NO_DECISION)
+        ev.add("", "", "", f"CIS has no record of {answer.a_number}; protected status cannot be ruled out")
+        return ev
+    if not answer.complete:
+        ev = Evaluation(Outcome.NO_DECISION)
+        ev.add("", "", "", "CIS's answer is incomplete; protected status cannot be ruled out")
+        return ev
+
+    ev = Evaluation(Outcome.SHARE)
+    actions: list[str] = []
+    for holding in answer.classes:
+        cls = holding.protected_class
+        if cls in SECTION_1367:
+            if holding.application_status == ApplicationStatus.DENIED and holding.appeals_exhausted:
+                ev.add(cls, "", LEGAL_BASIS[cls], "application denied and all appeals exhausted: no longer protected")
+                continue
+            ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls], "8 U.S.C. 1367 protects this person; it has no foreign-government exception")
+            actions.append(Action.WITHHOLD)
+            continue
+        if cls in ASYLUM_RELATED and partner in holding.feared_countries:
+            ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls], f"the person claims to fear persecution in {partner}")
+            actions.append(Action.WITHHOLD)
+            continue
+        rule = _pick_rule(rules, cls, partner)
+        if rule is None:
+            ev.add(cls, Action.REFER, "", f"no rule covers class {cls} for {partner}: a privacy officer decides")
+            actions.append(Action.REFER)
+            continue
+        action, why = rule.action, "rule"
+        if action == Action.WITHHOLD and rule.exception == Exception_.CONSENT_OR_AUTHORISATION:
+            if partner in holding.consent_partners:
+                action, why = Action.SHARE, f"the applicant's written consent for {partner} is on file"
+            elif asylum_authorised:
+                action, why = Action.SHARE, "the agreement carries the Secretary's authorisation to disclose to FCC partners"
+            else:
+                why = "no written consent on file and no Secretary's authorisation in the agreement"
+        ev.add(cls, action, rule.citation, why, rule.rule_id)
+        actions.append(action)
+    if Action.WITHHOLD in actions:
+        ev.outcome = Outcome.WITHHOLD
+    elif Action.REFER in actions:
+        ev.outcome = Outcome.REFER
+    if not answer.classes:
+        ev.add("", Action.SHARE, "", "CIS records no protected class")
+    return ev

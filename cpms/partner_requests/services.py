@@ -1,0 +1,295 @@
+"""The only code that writes partner requests: intake, the protected-status check, the answer, augmentation."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from cpms.cis.pcqs import CisAnswer, PcqsUnavailable, get_pcqs
+from cpms.core.models import Agreement, Notification, Person
+from cpms.core.roles import Role
+from cpms.disclosure.models import Decision, RuleSet
+from cpms.disclosure.rules import Evaluation, Outcome, evaluate
+from cpms.queries.models import Match, PartnerResponse
+from ident_bridge import icd
+from ident_bridge.outbox import outbox_enqueue
+
+from .models import Augmentation, PartnerRequest, RequestTransition
+from .normalise import normalise_subject
+from .workflow import RequestStatus, transition
+
+log = logging.getLogger(__name__)
+
+
+class RequestError(Exception):
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+def active_request_agreement(partner_code: str) -> Agreement | None:
+    return Agreement.objects.active().filter(partner_id=partner_code, allows_partner_requests=True).order_by("-effective_from").first()
+
+
+# --- intake ------------------------------------------------------------------------------------------------
+
+
+def request_record_received(*, message: dict, inbound) -> PartnerRequest:
+    """`request.received`: keep it as received and normalised, link the USCIS person by FIN, then check."""
+    body = message["body"]
+    subject, errors = normalise_subject(body["template"], body["subject"])
+    if errors:  # refused at receipt already; a stored message failing here is corrupt
+        raise ValueError("; ".join(f"{e.pointer}: {e.detail}" for e in errors))
+    person = Person.objects.filter(fin=body["fin"]).first()
+    req = PartnerRequest.objects.create(
+        partner_id=message["partner"],
+        request_ref=body["request_ref"],
+        inbound_message=inbound,
+        template=body["template"],
+        subject_as_received=body["subject"],
+        subject=subject,
+        requestor=body["requestor"],
+        requested_at=parse_datetime(body["requested_at"]),
+        reason=body["reason"],
+        priority=body["priority"],
+        fin=body["fin"],
+        encounter_id=body["encounter_id"],
+        requested_items=body["requested_items"],
+        person=person,
+    )
+    RequestTransition.objects.create(partner_request=req, from_status="", to_status=req.status, reason="received through IDENT")
+    if person is not None:
+        Match.objects.create(
+            source=Match.Source.USCIS_SOURCED, partner_id=req.partner_id, partner_request=req, person=person,
+            partner_person_id=subject.get("partner_person_id", ""),
+            biographic={k: v for k, v in subject.items() if k in icd.IDENTITY_ELEMENTS},
+            inbound_message=inbound,
+        )
+    from .tasks import request_check_task
+
+    transaction.on_commit(lambda: request_check_task.delay(req.pk))
+    return req
+
+
+def reference_errors(message: dict) -> list[icd.ICDError]:
+    """What the schema lets through but CPMS must refuse (400): impossible dates, a request_ref seen before."""
+    body = message["body"]
+    _, errors = normalise_subject(body["template"], body["subject"])
+    if PartnerRequest.objects.filter(partner_id=message["partner"], request_ref=body["request_ref"]).exists():
+        errors.append(icd.ICDError("/body/request_ref", "was already received from this partner in another message"))
+    return errors
+
+
+# --- the protected-status check ----------------------------------------------------------------------------
+
+
+def lookup_cis(person: Person | None) -> CisAnswer | None:
+    """Ask CIS through PCQS. None when PCQS does not answer. Never inside a transaction (network)."""
+    if person is None:
+        return None
+    if not person.a_number:
+        return CisAnswer(a_number="", known=False, complete=False)
+    try:
+        return get_pcqs().lookup(person.a_number)
+    except PcqsUnavailable as exc:
+        log.warning("PCQS unavailable for %s: %s", person.a_number, exc)
+        return None
+
+
+def decide(req: PartnerRequest, answer: CisAnswer | None) -> tuple[Evaluation, RuleSet | None]:
+    """The rules applied to one request: unknown person and partners outside their agreement are withheld first."""
+    if req.person is None:
+        ev = Evaluation(Outcome.WITHHOLD)
+        ev.add("", "withhold", "", f"FIN {req.fin} matches no USCIS record")
+        return ev, None
+    agreement = active_request_agreement(req.partner_id)
+    if agreement is None:
+        ev = Evaluation(Outcome.WITHHOLD)
+        ev.add("", "withhold", "", f"no active agreement allows requests from {req.partner_id}")
+        return ev, None
+    ruleset = RuleSet.objects.filter(is_active=True).prefetch_related("rules").first()
+    # With no active rule set every class is referred, but the statutory floors inside evaluate() still hold.
+    ev = evaluate(answer=answer, partner=req.partner_id, asylum_authorised=agreement.asylum_disclosure_authorised,
+                  rules=ruleset.specs() if ruleset else [])
+    if ruleset is None and ev.outcome == Outcome.SHARE and answer and answer.classes:
+        ev.outcome = Outcome.REFER
+    return ev, ruleset
+
+
+def request_check(request_id: int) -> str:
+    """Check a received request and act on the outcome. Idempotent: a request already decided is left alone."""
+    req = PartnerRequest.objects.select_related("person").get(pk=request_id)
+    if req.status not in (RequestStatus.RECEIVED, RequestStatus.AWAITING_CIS):
+        return req.status
+    answer = lookup_cis(req.person)
+    ev, ruleset = decide(req, answer)
+    with transaction.atomic():
+        req = PartnerRequest.objects.select_for_update(of=("self",)).select_related("person").get(pk=request_id)
+        if req.status not in (RequestStatus.RECEIVED, RequestStatus.AWAITING_CIS):
+            return req.status
+        if ev.outcome == Outcome.NO_DECISION:
+            return _wait_for_cis(req, ev, ruleset, answer)
+        Decision.objects.create(partner_request=req, stage=Decision.Stage.INTAKE, outcome=ev.outcome, ruleset=ruleset,
+                                reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
+        _apply(req, ev.outcome, actor=None, reason=_summary(ev))
+    return req.status
+
+
+def _summary(ev: Evaluation) -> str:
+    return "; ".join(r["why"] for r in ev.reasons)[:300]
+
+
+def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
+    now = timezone.now()
+    if now - req.received_at >= timedelta(hours=settings.PCQS_REFER_AFTER_HOURS):
+        ev.add("", "refer", "", f"CIS gave no decision for {settings.PCQS_REFER_AFTER_HOURS:g} hours")
+        Decision.objects.create(partner_request=req, stage=Decision.Stage.INTAKE, outcome=Outcome.REFER, ruleset=ruleset,
+                                reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
+        _apply(req, Outcome.REFER, actor=None, reason=_summary(ev))
+        return req.status
+    if req.status == RequestStatus.RECEIVED:
+        Decision.objects.create(partner_request=req, stage=Decision.Stage.INTAKE, outcome=Outcome.NO_DECISION, ruleset=ruleset,
+                                reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
+        transition(req, RequestStatus.AWAITING_CIS, reason=_summary(ev))
+    PartnerRequest.objects.filter(pk=req.pk).update(
+        cis_attempts=req.cis_attempts + 1, next_check_at=now + timedelta(seconds=settings.PCQS_RETRY_SECONDS)
+    )
+    return RequestStatus.AWAITING_CIS
+
+
+def _apply(req: PartnerRequest, outcome: str, *, actor, reason: str) -> None:
+    if outcome == Outcome.WITHHOLD:
+        reply_no_match(req)
+        transition(req, RequestStatus.ANSWERED_NO_MATCH, actor=actor, reason=reason)
+    elif outcome == Outcome.SHARE:
+        from icts.services import case_open
+
+        transition(req, RequestStatus.IN_ICTS, actor=actor, reason=reason)
+        case_open(partner_request=req)
+    elif outcome == Outcome.REFER:
+        transition(req, RequestStatus.REFERRED, actor=actor, reason=reason)
+        notify_role(Role.PRIVACY_OFFICER, f"{req.partner_id} request {req.request_ref} needs a privacy officer's decision.",
+                    url=f"/privacy/referrals/{req.pk}/")
+    else:
+        raise ValueError(f"cannot apply outcome {outcome}")
+
+
+def reply_no_match(req: PartnerRequest):
+    """`request.reply` no_match. The one function for a genuine no match and a withholding alike, so the two are
+    identical on the wire (ICD §3): only request_ref and outcome."""
+    row = outbox_enqueue(message_type="request.reply", partner=req.partner_id,
+                         body={"request_ref": req.request_ref, "outcome": "no_match"}, ref=req.request_ref)
+    PartnerRequest.objects.filter(pk=req.pk).update(reply_message=row)
+    req.reply_message = row
+    return row
+
+
+def recheck_due(*, limit: int = 100) -> int:
+    """Requests waiting for CIS whose retry time has come, and received ones whose check task was lost."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.INBOUND_STALE_SECONDS)
+    ids = list(PartnerRequest.objects.filter(status=RequestStatus.AWAITING_CIS, next_check_at__lte=now)
+               .values_list("pk", flat=True)[:limit])
+    ids += list(PartnerRequest.objects.filter(status=RequestStatus.RECEIVED, received_at__lte=stale).values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        request_check(pk)
+    return len(ids)
+
+
+def referral_resolve(*, actor, req: PartnerRequest, outcome: str, justification: str) -> Decision:
+    """A privacy officer decides a referred request. The statutory floors still apply: a person CIS shows as
+    protected by 8 U.S.C. 1367, or who fears persecution in the partner's country, is never shared."""
+    from cpms.core.roles import has_role
+
+    if not has_role(actor, Role.PRIVACY_OFFICER):
+        raise RequestError("Only a privacy officer can decide a referred request.", code="forbidden")
+    if outcome not in (Outcome.SHARE, Outcome.WITHHOLD):
+        raise RequestError("Choose share or withhold.", field="outcome")
+    justification = (justification or "").strip()
+    if not justification:
+        raise RequestError("Record why: the decision and its reason are kept for the privacy record.", field="justification")
+    answer = lookup_cis(req.person)
+    if outcome == Outcome.SHARE:
+        ev, _ = decide(req, answer)
+        if ev.outcome == Outcome.WITHHOLD:
+            raise RequestError("This person may not be shared with this partner whatever the review: " + _summary(ev),
+                               field="outcome", code="floor")
+    with transaction.atomic():
+        locked = PartnerRequest.objects.select_for_update().get(pk=req.pk)
+        if locked.status != RequestStatus.REFERRED:
+            raise RequestError(f"This request is '{RequestStatus(locked.status).label}', not waiting for a privacy officer.",
+                               code="wrong_state")
+        decision = Decision.objects.create(
+            partner_request=locked, stage=Decision.Stage.PRIVACY_REVIEW, outcome=outcome,
+            ruleset=RuleSet.objects.filter(is_active=True).first(), reasons=[{"class": "", "action": outcome, "citation": "",
+                                                                               "why": justification, "rule_id": None}],
+            cis_answer=answer.as_evidence() if answer else None, decided_by=actor, justification=justification,
+        )
+        _apply(locked, outcome, actor=actor, reason=f"privacy officer: {justification}")
+    req.status = locked.status
+    return decision
+
+
+# --- augmentation ------------------------------------------------------------------------------------------
+
+
+def augmentation_request(*, actor, req: PartnerRequest, requested_items: list[str], justification: str) -> Augmentation:
+    """`request.augment`: after a partner's request matched, ask that partner for more on the same person."""
+    items = list(dict.fromkeys(requested_items or []))
+    if not items:
+        raise RequestError("Choose at least one item to request.", field="requested_items")
+    unknown = [i for i in items if i not in icd.REQUESTED_ITEMS]
+    if unknown:
+        raise RequestError(f"Not items a partner can be asked for: {', '.join(unknown)}.", field="requested_items")
+    justification = (justification or "").strip()
+    if not justification or len(justification) > 4000:
+        raise RequestError("Say why USCIS needs the information (up to 4,000 characters).", field="justification")
+    if req.person_id is None:
+        raise RequestError("This request matched no USCIS record; there is no one to augment.", code="wrong_state")
+    if Agreement.objects.active().filter(partner_id=req.partner_id, allows_uscis_queries=True).first() is None:
+        raise RequestError(f"No active agreement lets USCIS ask {req.partner_id} for information.", code="no_agreement")
+    with transaction.atomic():
+        augment_ref = f"USCIS-A-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
+        row = outbox_enqueue(message_type="request.augment", partner=req.partner_id, ref=augment_ref, body={
+            "request_ref": req.request_ref, "augment_ref": augment_ref, "requested_items": items, "justification": justification,
+        })
+        return Augmentation.objects.create(partner_request=req, augment_ref=augment_ref, requested_items=items,
+                                           justification=justification, requested_by=actor, outbox_message=row)
+
+
+def augmentation_record_response(*, message: dict, inbound) -> PartnerResponse:
+    from cpms.queries.services import store_attachments
+    from ident_bridge.inbound import Ignored
+
+    body = message["body"]
+    aug = Augmentation.objects.select_for_update().get(augment_ref=body["augment_ref"], partner_request__partner_id=message["partner"])
+    if aug.answered_at is not None:
+        raise Ignored(f"augmentation {aug.augment_ref} is already answered")
+    response = PartnerResponse.objects.create(
+        augmentation=aug, responder=body["responder"], responded_at=parse_datetime(body["responded_at"]),
+        person=body["person"], inbound_message=inbound,
+    )
+    store_attachments(response, message)
+    aug.answered_at = timezone.now()
+    aug.save(update_fields=["answered_at"])
+    Notification.objects.create(user=aug.requested_by, kind=Notification.Kind.RESPONSE,
+                                message=f"{aug.partner_request.partner_id} answered augmentation {aug.augment_ref}.",
+                                url=f"/partner-requests/{aug.partner_request_id}/")
+    return response
+
+
+def notify_role(role: str, message: str, *, url: str = "") -> None:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(groups__name=role, is_active=True).values_list("pk", flat=True)
+    Notification.objects.bulk_create(
+        Notification(user_id=uid, kind=Notification.Kind.ACTION, message=message[:300], url=url) for uid in users
+    )

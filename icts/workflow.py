@@ -1,0 +1,60 @@
+"""The ICTS case's state machine. Nothing else assigns `IctsCase.status`.
+
+    open ─assign─▶ preparing ─submit─▶ in_review ─approve─▶ approved ─transmit─▶ transmitted ─ack─▶ delivered
+                     ▲                   │                     │                    └─ack rejected─▶ delivery_failed
+                     └──────return───────┘                     └─status changed / over the agreement─▶ blocked
+    open/preparing/in_review/blocked ─privacy officer withholds─▶ closed
+"""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open (unassigned)"
+    PREPARING = "preparing", "Preparing the response"
+    IN_REVIEW = "in_review", "In review"
+    RETURNED = "returned", "Returned with comments"
+    APPROVED = "approved", "Approved (transmitting)"
+    TRANSMITTED = "transmitted", "Transmitted"
+    DELIVERED = "delivered", "Delivered to the partner"
+    DELIVERY_FAILED = "delivery_failed", "Delivery failed"
+    BLOCKED = "blocked", "Blocked before transmission"
+    CLOSED = "closed", "Closed without a response"
+
+
+C = CaseStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    C.OPEN: frozenset({C.PREPARING, C.CLOSED}),
+    C.PREPARING: frozenset({C.IN_REVIEW, C.CLOSED}),
+    C.IN_REVIEW: frozenset({C.RETURNED, C.APPROVED, C.CLOSED}),
+    C.RETURNED: frozenset({C.IN_REVIEW, C.CLOSED}),
+    C.APPROVED: frozenset({C.TRANSMITTED, C.BLOCKED, C.RETURNED}),
+    C.TRANSMITTED: frozenset({C.DELIVERED, C.DELIVERY_FAILED}),
+    C.BLOCKED: frozenset({C.CLOSED, C.APPROVED}),
+    C.DELIVERED: frozenset(),
+    C.DELIVERY_FAILED: frozenset(),
+    C.CLOSED: frozenset(),
+}
+EDITABLE = frozenset({C.PREPARING, C.RETURNED})
+ACTIVE = frozenset({C.OPEN, C.PREPARING, C.IN_REVIEW, C.RETURNED, C.APPROVED, C.BLOCKED})
+
+
+class TransitionNotAllowed(Exception):
+    def __init__(self, current: str, target: str):
+        super().__init__(f"An ICTS case that is '{CaseStatus(current).label}' cannot become '{CaseStatus(target).label}'.")
+
+
+def transition(case, to: str, *, actor=None, reason: str = ""):
+    from .models import CaseTransition, IctsCase
+
+    with transaction.atomic():
+        locked = IctsCase.objects.select_for_update().get(pk=case.pk)
+        if to not in TRANSITIONS.get(locked.status, frozenset()):
+            raise TransitionNotAllowed(locked.status, to)
+        CaseTransition.objects.create(case=locked, from_status=locked.status, to_status=to, actor=actor, reason=reason[:500])
+        locked.status = to
+        locked.save(update_fields=["status", "updated_at"])
+    case.status = to
+    return locked
