@@ -42,3 +42,27 @@ PEOPLE = [
         fin="FIN1000000007", a_number="A201000007", family_name="Okafor", given_names="Chinedu",
         dob=(1983, 9, 9), country_of_birth="NGA", citizenships=["NGA"], gender="male")),
 ]
+
+# People known to USCIS but without a case here: partners ask about them (docs/demo-data.md).
+EXTRA_PEOPLE = [
+    dict(fin="FIN1000000006", a_number="A201000008", family_name="Kowalski", given_names="Marta",
+         dob=(1975, 3, 2), country_of_birth="POL", citizenships=["POL"], gender="female"),
+    dict(fin="FIN1000000008", a_number="A201000009", family_name="Haidari", given_names="Yusuf",
+         dob=(1999, 1, 20), country_of_birth="AFG", citizenships=["AFG"], gender="male"),
+    dict(fin="FIN1000000009", a_number="A201000010", family_name="Santos", given_names="Lucía",
+         dob=(1987, 6, 5), country_of_birth="HND", citizenships=["HND"], gender="female"),
+]
+
+# The local CIS index (PCQS answers from it): FIN → (complete?, [class entries]).
+CIS = {
+    "FIN1000000001": (True, [dict(protected_class="ASYLUM", application_status="pending", feared_countries=["SYR"])]),
+    "FIN1000000002": (True, [dict(protected_class="REFUGEE", application_status="granted", feared_countries=["VNM"])]),
+    "FIN1000000003": (True, [dict(protected_class="ASYLUM", application_status="pending"),
+                             dict(protected_class="T", application_status="granted")]),
+    "FIN1000000004": (True, [dict(protected_class="U", application_status="pending")]),
+    "FIN1000000005": (True, [dict(protected_class="VAWA", application_status="granted")]),
+    "FIN1000000006": (True, [dict(protected_class="LPR", application_status="granted")]),
+    "FIN1000000007": (True, [dict(protected_class="ASYLUM", application_status="granted", feared_countries=["NGA", "AUS"])]),
+    "FIN1000000008": (False, []),
+    "FIN1000000009": (True, [dict(protected_class="U", application_status="denied", appeals_exhausted=True)]),
+}

@@ -5,7 +5,8 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from cpms.core.demo_data import DEMO_PASSWORD, PEOPLE, USERS
+from cpms.cis.models import CisClassEntry, CisRecord
+from cpms.core.demo_data import CIS, DEMO_PASSWORD, EXTRA_PEOPLE, PEOPLE, USERS
 from cpms.core.models import BenefitCase, Person
 from cpms.core.reference_data import load_reference_data
 from cpms.core.roles import Role
@@ -15,6 +16,8 @@ ADMIN_PERMISSIONS = {
     "core": ["partner", "agreement", "person", "benefitcase", "notification"],
     "ident_bridge": ["view_inboundmessage", "view_outboxmessage", "change_outboxmessage", "view_rejectedinbound"],
     "queries": ["view_internationalquery"],
+    "cis": ["cisrecord", "cisclassentry"],
+    "disclosure": ["ruleset", "rule", "view_decision"],
     "auth": ["user", "group"],
 }
 
@@ -58,6 +61,17 @@ class Command(BaseCommand):
             )
             case, _ = BenefitCase.objects.get_or_create(receipt_number=receipt, defaults={"kind": kind, "person": person})
             case.assigned_officers.add(users[assignee])
+        for fields in EXTRA_PEOPLE:
+            fields = dict(fields)
+            year, month, day = fields.pop("dob")
+            Person.objects.get_or_create(a_number=fields["a_number"], defaults={**fields, "dob_year": year, "dob_month": month,
+                                                                                "dob_day": day})
+        for fin, (complete, entries) in CIS.items():
+            person = Person.objects.get(fin=fin)
+            record, created = CisRecord.objects.get_or_create(a_number=person.a_number, defaults={"complete": complete})
+            if created:
+                CisClassEntry.objects.bulk_create(CisClassEntry(record=record, **e) for e in entries)
         self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {len(USERS)} users (password {DEMO_PASSWORD!r}), {len(PEOPLE)} cases."
+            f"Demo data ready: {len(USERS)} users (password {DEMO_PASSWORD!r}), {len(PEOPLE)} cases, "
+            f"{len(CIS)} CIS records."
         ))
