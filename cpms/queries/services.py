@@ -17,7 +17,7 @@ from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 
 from .models import MAX_ROUNDS, InternationalQuery, Match, PartnerResponse, QueryRound, QueryTransition, ResponseAttachment
-from .workflow import QueryStatus, transition
+from .workflow import QueryStatus, TransitionNotAllowed, transition
 
 
 class QueryError(Exception):
@@ -185,7 +185,11 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
 def query_close(*, actor, query: InternationalQuery, reason: str = "") -> InternationalQuery:
     if not _can_query_case(actor, query.case):
         raise QueryError("Only an officer assigned to this case can close its queries.", code="forbidden")
-    return transition(query, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
+    try:
+        return transition(query, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
+    except TransitionNotAllowed:
+        raise QueryError(f"This query is '{QueryStatus(query.status).label}' and cannot be closed now; reload the page.",
+                         code="wrong_state") from None
 
 
 # --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----
@@ -271,9 +275,19 @@ def store_attachments(response: PartnerResponse, message: dict) -> None:
             response=response, position=position, filename=att.filename, media_type=att.media_type, kind=att.kind,
             sha256=att.sha256, size=len(att.data),
         )
-        # Content-addressed name: writing the same bytes twice (a retried task) is harmless.
-        row.file.save(att.sha256, ContentFile(att.data), save=False)
+        row.file.name = store_content_addressed(row.file.field.generate_filename(row, att.sha256), att.data)
         row.save()
+
+
+def store_content_addressed(name: str, data: bytes) -> str:
+    """Write bytes under a name derived from their sha256, once: a retried task reuses the file, never copies it."""
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists(name):
+        saved = default_storage.save(name, ContentFile(data))
+        if saved != name:  # a concurrent writer stored the same bytes first: keep theirs, drop our copy
+            default_storage.delete(saved)
+    return name
 
 
 def _parse_dt(value: str) -> datetime:

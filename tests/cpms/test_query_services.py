@@ -220,3 +220,18 @@ def test_overdue_round_is_flagged_once_and_cleared_by_the_answer(submit, setting
     deliver(result_message(query, outcome="no_match"))
     query.refresh_from_db()
     assert query.overdue_since is None and query.status == QueryStatus.NO_MATCH
+
+
+def test_reprocessing_attachments_never_duplicates_files(submit, media_root):
+    query, _ = submit()
+    deliver(result_message(query))
+    message = response_message(query)
+    deliver(message)
+    response = PartnerResponse.objects.get(query=query)
+    from cpms.queries.services import store_content_addressed
+
+    att = response.attachments.first()
+    again = store_content_addressed(att.file.name, att.file.open("rb").read())
+    assert again == att.file.name
+    files = [p for p in media_root.rglob("*") if p.is_file() and p.name.startswith(att.sha256)]
+    assert len(files) == 1

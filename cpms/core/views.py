@@ -1,0 +1,72 @@
+"""The officer's pages outside queries: system-use notification, case list and case, notifications."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cpms.queries.selectors import queries_for_case
+
+from .forms import CaseSearchForm
+from .middleware import SESSION_KEY
+from .permissions import access_case_for_user
+from .selectors import my_cases, notifications_for
+from .services import notifications_mark_read
+
+CASES_PER_PAGE = 25
+NOTIFICATIONS_PER_PAGE = 25
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
+
+
+@require_http_methods(["GET", "POST"])
+def system_use(request):
+    """The U.S. Government system-use notification: accepted once per session, before login."""
+    if request.method == "POST":
+        request.session[SESSION_KEY] = timezone.now().isoformat()
+        return redirect(_safe_next(request) or reverse("login"))
+    return render(request, "core/system_use.html", {"next": _safe_next(request)})
+
+
+@login_required
+@require_GET
+def my_cases_view(request):
+    form = CaseSearchForm(request.GET)
+    search = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    page = Paginator(my_cases(request.user, search=search), CASES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "core/my_cases.html", {"form": form, "search": search, "page": page})
+
+
+@login_required
+@require_GET
+def case_detail(request, pk):
+    case = access_case_for_user(request.user, pk)
+    return render(request, "core/case_detail.html", {"case": case, "queries": queries_for_case(request.user, case)})
+
+
+@login_required
+@require_GET
+def notifications(request):
+    page = Paginator(notifications_for(request.user), NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    unread_ids = [n.pk for n in page.object_list if n.read_at is None]
+    return render(request, "core/notifications.html", {"page": page, "unread_ids": unread_ids})
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    """Marks the notifications the page showed as read (htmx posts this once the page has loaded)."""
+    ids = [int(v) for v in request.POST.getlist("ids")[:NOTIFICATIONS_PER_PAGE] if v.isdigit()]
+    notifications_mark_read(actor=request.user, ids=ids)
+    if request.headers.get("HX-Request"):
+        return HttpResponse(status=204)
+    return redirect("notifications")

@@ -1,0 +1,76 @@
+"""The officer's query forms. They only parse; query_submit and query_request_round3 decide what is allowed."""
+
+from django import forms
+
+from ident_bridge import icd
+
+from .models import PRIORITY_CHOICES, REASON_CHOICES
+from .services import QueryError
+from .ui_selectors import REQUESTED_ITEM_LABELS
+
+
+class QueryErrorFormMixin:
+    def add_query_error(self, exc: QueryError) -> None:
+        """Show a service refusal next to the field it names, or at the top of the form."""
+        self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+
+class QueryNewForm(QueryErrorFormMixin, forms.Form):
+    partner = forms.ModelChoiceField(
+        queryset=None,
+        to_field_name="code",
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={
+            "required": "Choose the partner to query.",
+            "invalid_choice": "Choose one of the partners offered: only partners with an active agreement that "
+                              "allows USCIS queries can be asked.",
+        },
+    )
+    reason = forms.ChoiceField(
+        choices=[("", "- Select a reason -")] + REASON_CHOICES,
+        error_messages={"required": "Choose the reason for the query.", "invalid_choice": "Choose a reason from the list."},
+    )
+    priority = forms.ChoiceField(
+        choices=PRIORITY_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a priority: high, medium or low.",
+                        "invalid_choice": "Choose a priority: high, medium or low."},
+    )
+    encounter_id = forms.CharField(
+        label="Encounter ID (optional)",
+        required=False,
+        max_length=40,
+        help_text="The partner's encounter reference, if you have one: 6 to 40 characters of A-Z, 0-9 and hyphens.",
+        error_messages={"max_length": "Shorten the encounter ID to 40 characters or fewer."},
+    )
+    # Generated when the form is shown; query_submit returns the first query for a repeated key.
+    submission_key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        error_messages={"required": "This form has lost its submission token. Reload the page and submit again.",
+                        "max_length": "This form's submission token is damaged. Reload the page and submit again."},
+    )
+
+    def __init__(self, *args, partners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = partners
+
+    def clean_encounter_id(self) -> str:
+        return self.cleaned_data["encounter_id"].strip().upper()
+
+
+class Round3Form(QueryErrorFormMixin, forms.Form):
+    requested_items = forms.MultipleChoiceField(
+        label="What do you need from the partner?",
+        choices=[(item, REQUESTED_ITEM_LABELS[item]) for item in icd.REQUESTED_ITEMS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,  # query_request_round3 says what is missing
+        error_messages={"invalid_choice": "Choose only items from the list."},
+    )
+    justification = forms.CharField(
+        label="Justification",
+        widget=forms.Textarea,
+        required=False,
+        help_text="Why the additional information is needed for the case. The partner reads this.",
+    )

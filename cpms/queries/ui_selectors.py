@@ -1,0 +1,93 @@
+"""What the officer's query pages (and the A-File print) show: one read model per query, built from selectors.
+
+Takes a query already reached through access_query_for_user, so it adds no access rule of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cpms.core.models import Gender
+from ident_bridge import icd
+
+from .models import InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
+from .selectors import ComparedElement, query_timeline, side_by_side
+from .workflow import AWAITING_PARTNER, QueryStatus
+
+IDENTITY_LABELS = {
+    "family_name": "Family name",
+    "given_names": "Given names",
+    "date_of_birth": "Date of birth",
+    "gender": "Gender",
+    "country_of_birth": "Country of birth",
+}
+REQUESTED_ITEM_LABELS = {item: item.replace("_", " ").capitalize() for item in icd.REQUESTED_ITEMS}
+
+
+@dataclass
+class RoundView:
+    round: QueryRound
+    response: PartnerResponse | None
+    comparison: list[ComparedElement] = field(default_factory=list)
+    images: list[ResponseAttachment] = field(default_factory=list)
+    files: list[ResponseAttachment] = field(default_factory=list)
+
+    @property
+    def requested_labels(self) -> list[str]:
+        return [REQUESTED_ITEM_LABELS.get(item, item) for item in self.round.requested_items]
+
+
+@dataclass
+class QueryView:
+    query: InternationalQuery
+    match: Match | None
+    identity: list[tuple[str, str]]
+    rounds: list[RoundView]
+
+    @property
+    def awaiting_partner(self) -> bool:
+        return self.query.status in AWAITING_PARTNER
+
+    @property
+    def can_ask_round3(self) -> bool:
+        return self.query.status == QueryStatus.RESPONDED
+
+    @property
+    def can_close(self) -> bool:
+        return self.query.status == QueryStatus.RESPONDED
+
+    @property
+    def version(self) -> str:
+        """Changes whenever anything the timeline shows changes: the poller swaps the page only then."""
+        parts = [self.query.status, self.query.updated_at.isoformat()]
+        for rv in self.rounds:
+            outbox = rv.round.outbox_message
+            parts += [
+                str(rv.round.number),
+                rv.round.answered_at.isoformat() if rv.round.answered_at else "",
+                f"{outbox.status}/{outbox.delivery_status}" if outbox else "",
+            ]
+        return "|".join(parts)
+
+
+def query_view(query: InternationalQuery) -> QueryView:
+    """The query, its match, and every round with the partner's answer beside the USCIS record."""
+    match = Match.objects.filter(query=query).first()
+    gender_labels = dict(Gender.choices)
+    identity = []
+    if match:
+        for key, label in IDENTITY_LABELS.items():
+            value = match.biographic.get(key)
+            if value:
+                identity.append((label, gender_labels.get(value, value) if key == "gender" else str(value)))
+    rounds = []
+    for rnd in query_timeline(query):
+        response = getattr(rnd, "response", None)  # the reverse one-to-one raises an AttributeError when absent
+        rv = RoundView(round=rnd, response=response)
+        if response is not None:
+            rv.comparison = side_by_side(query, response.person)
+            attachments = list(response.attachments.all())
+            rv.images = [a for a in attachments if a.is_image]
+            rv.files = [a for a in attachments if not a.is_image]
+        rounds.append(rv)
+    return QueryView(query=query, match=match, identity=identity, rounds=rounds)
