@@ -10,7 +10,6 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -23,6 +22,7 @@ from cpms.partner_requests import services as requests_services
 from cpms.partner_requests.models import PartnerRequest
 from cpms.partner_requests.workflow import RequestStatus
 from cpms.partner_requests.workflow import transition as request_transition
+from cpms.queries.services import store_content_addressed
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 
@@ -149,7 +149,7 @@ def package_add_attachment(*, actor, case: IctsCase, filename: str, data: bytes,
     clean = _SAFE_NAME.sub("_", (filename or "document").replace("/", "_").replace("\\", "_"))[:200].strip() or "document"
     att = PackageAttachment(package=package, filename=clean, media_type=media_type, kind=kind, sha256=digest, size=len(data),
                             uploaded_by=actor)
-    att.file.save(digest, ContentFile(data), save=False)
+    att.file.name = store_content_addressed(att.file.field.generate_filename(att, digest), data)
     att.save()
     return att
 

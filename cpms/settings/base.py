@@ -162,6 +162,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReasonEnum": "cpms.queries.models.REASON_CHOICES",
         "PriorityEnum": "cpms.queries.models.PRIORITY_CHOICES",
+        "QueryStatusEnum": "cpms.queries.workflow.QueryStatus",
+        "RequestStatusEnum": "cpms.partner_requests.workflow.RequestStatus",
+        "IctsCaseStatusEnum": "icts.workflow.CaseStatus",
     },
 }
 
@@ -233,5 +236,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
+                "fontTools": {"level": "WARNING"}},
 }

@@ -13,23 +13,9 @@ from cpms.queries.workflow import QueryStatus
 from ident_bridge import outbox
 from ident_bridge.inbound import inbound_process
 from ident_bridge.models import OutboxMessage
-from ident_bridge.transport import BridgeError, Delivery
+from ident_bridge.transport import BridgeError
 from tests.factories import AgreementFactory, CaseFactory, UserFactory, store_inbound
-
-
-class FakeTransport:
-    """The lowest layer: records the bytes it was given and answers from a script."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.sent: list[bytes] = []
-
-    def post(self, raw):
-        self.sent.append(raw)
-        answer = self.answers.pop(0) if self.answers else Delivery(202, {})
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+from tests.fakes import FakeTransport
 
 
 @pytest.fixture

@@ -1,0 +1,109 @@
+"""Partner requests over the API: list and detail (as received and normalised, with decisions), augmentation,
+and a privacy officer's decision on a referral."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cpms.core.problems import domain_problem
+from cpms.disclosure.models import Decision
+from ident_bridge import icd
+
+from . import services
+from .models import Augmentation, PartnerRequest
+from .permissions import access_request_for_user, requests_visible_to
+from .selectors import request_decisions
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    rule_version = serializers.IntegerField(source="ruleset.version", allow_null=True, read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = ["stage", "outcome", "rule_version", "reasons", "cis_answer", "decided_by", "justification", "decided_at"]
+
+
+class AugmentationSerializer(serializers.ModelSerializer):
+    response = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Augmentation
+        fields = ["augment_ref", "requested_items", "justification", "created_at", "answered_at", "response"]
+
+    def get_response(self, obj) -> dict | None:
+        r = getattr(obj, "response", None) if hasattr(obj, "response") else None
+        return {"responder": r.responder, "responded_at": r.responded_at, "person": r.person,
+                "attachments": [{"filename": a.filename, "kind": a.kind, "sha256": a.sha256} for a in r.attachments.all()]} if r else None
+
+
+class RequestListSerializer(serializers.ModelSerializer):
+    partner = serializers.CharField(source="partner_id", read_only=True)
+
+    class Meta:
+        model = PartnerRequest
+        fields = ["id", "partner", "request_ref", "template", "reason", "priority", "fin", "status", "received_at"]
+
+
+class RequestDetailSerializer(RequestListSerializer):
+    decisions = serializers.SerializerMethodField()
+    augmentations = AugmentationSerializer(many=True, read_only=True)
+
+    class Meta(RequestListSerializer.Meta):
+        fields = RequestListSerializer.Meta.fields + ["requestor", "requested_at", "encounter_id", "requested_items",
+                                                      "subject_as_received", "subject", "decisions", "augmentations"]
+
+    def get_decisions(self, obj) -> list[dict]:
+        return DecisionSerializer(request_decisions(obj), many=True).data
+
+
+class AugmentSerializer(serializers.Serializer):
+    requested_items = serializers.ListField(child=serializers.ChoiceField(choices=icd.REQUESTED_ITEMS), min_length=1)
+    justification = serializers.CharField(max_length=4000)
+
+
+class ResolveSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["share", "withhold"])
+    justification = serializers.CharField(max_length=4000)
+
+
+@extend_schema(tags=["partner requests"])
+class PartnerRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filterset_fields = {"status": ["exact"], "partner": ["exact"], "priority": ["exact"]}
+
+    def get_queryset(self):
+        return requests_visible_to(self.request.user).select_related("partner").order_by("-received_at", "-id")
+
+    def get_object(self):
+        return access_request_for_user(self.request.user, self.kwargs["pk"])
+
+    def get_serializer_class(self):
+        return {"retrieve": RequestDetailSerializer, "augment": AugmentSerializer, "resolve": ResolveSerializer}.get(
+            self.action, RequestListSerializer)
+
+    @extend_schema(request=AugmentSerializer, responses={202: RequestDetailSerializer},
+                   summary="Ask the partner for more on the matched person (request.augment)")
+    @action(detail=True, methods=["post"])
+    def augment(self, request, pk=None):
+        req = self.get_object()
+        data = AugmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.augmentation_request(actor=request.user, req=req, **data.validated_data)
+        except services.RequestError as exc:
+            return domain_problem(exc, 409 if exc.code in ("wrong_state", "no_agreement") else 400)
+        return Response(RequestDetailSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=ResolveSerializer, responses={200: RequestDetailSerializer},
+                   summary="A privacy officer decides a referred request")
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        req = self.get_object()
+        data = ResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.referral_resolve(actor=request.user, req=req, **data.validated_data)
+        except services.RequestError as exc:
+            return domain_problem(exc, {"forbidden": 403, "wrong_state": 409, "floor": 409}.get(exc.code, 400))
+        return Response(RequestDetailSerializer(self.get_object()).data)

@@ -1,0 +1,218 @@
+"""ICTS cases over the API: the work queue, assignment, the package, review; OBIM's transmitted packages."""
+
+from django.contrib.auth import get_user_model
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from cpms.core.problems import domain_problem
+from ident_bridge import icd
+
+from . import services
+from .models import IctsCase, PackageAttachment, ResponsePackage
+from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
+from .selectors import case_accuracy, obim_queue, work_queue
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PackageAttachment
+        fields = ["id", "filename", "media_type", "kind", "sha256", "size", "uploaded_at"]
+
+
+class PackageSerializer(serializers.ModelSerializer):
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    delivery_status = serializers.CharField(source="outbox_message.delivery_status", default="", read_only=True)
+
+    class Meta:
+        model = ResponsePackage
+        fields = ["reviewer_name", "reviewer_organization", "reviewer_email", "reviewer_phone", "person", "submitted_at",
+                  "approved_at", "transmitted_at", "delivery_status", "attachments"]
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    partner = serializers.CharField(source="partner_request.partner_id", read_only=True)
+    request_ref = serializers.CharField(source="partner_request.request_ref", read_only=True)
+    assigned_analyst = serializers.CharField(source="assigned_analyst.username", default=None, read_only=True)
+
+    class Meta:
+        model = IctsCase
+        fields = ["id", "case_number", "partner", "request_ref", "priority", "due_at", "status", "assigned_analyst"]
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    package = PackageSerializer(read_only=True)
+    subject = serializers.JSONField(source="partner_request.subject", read_only=True)
+    subject_as_received = serializers.JSONField(source="partner_request.subject_as_received", read_only=True)
+    requested_items = serializers.JSONField(source="partner_request.requested_items", read_only=True)
+    discrepancies = serializers.SerializerMethodField()
+
+    class Meta(CaseListSerializer.Meta):
+        fields = CaseListSerializer.Meta.fields + ["blocked_reason", "subject", "subject_as_received", "requested_items",
+                                                   "discrepancies", "package"]
+
+    def get_discrepancies(self, obj) -> list[dict]:
+        return [d.__dict__ for d in case_accuracy(obj)]
+
+
+class AssignSerializer(serializers.Serializer):
+    analyst = serializers.CharField(required=False, help_text="username; omit to take the case yourself")
+
+
+class PackageWriteSerializer(serializers.Serializer):
+    reviewer_name = serializers.CharField(max_length=200)
+    reviewer_organization = serializers.CharField(max_length=200, required=False, default="USCIS")
+    reviewer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    reviewer_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    person = serializers.DictField()
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(choices=icd.ATTACHMENT_KINDS)
+
+
+class ReviewSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=["approved", "returned"])
+    comments = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _problem(exc: services.IctsError):
+    return domain_problem(exc, {"forbidden": 403, "wrong_state": 409, "exceeds_agreement": 422}.get(exc.code, 400))
+
+
+@extend_schema(tags=["icts"])
+class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    def get_queryset(self):
+        p = self.request.query_params
+        return work_queue(self.request.user, status=p.get("status", ""), priority=p.get("priority", ""),
+                          partner=p.get("partner", ""), mine=p.get("mine") == "1", overdue=p.get("overdue") == "1")
+
+    def get_object(self):
+        return access_case_for_user(self.request.user, self.kwargs["pk"])
+
+    def get_serializer_class(self):
+        return CaseDetailSerializer if self.action == "retrieve" else CaseListSerializer
+
+    @extend_schema(parameters=[OpenApiParameter(n, str, required=False) for n in ("status", "priority", "partner", "mine", "overdue")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _done(self, request):
+        return Response(CaseDetailSerializer(access_case_for_user(request.user, self.kwargs["pk"])).data)
+
+    @extend_schema(request=AssignSerializer, responses=CaseDetailSerializer, summary="Take the case, or (reviewer) assign it")
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        case = self.get_object()
+        data = AssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        analyst = request.user
+        if data.validated_data.get("analyst"):
+            analyst = get_user_model().objects.filter(username=data.validated_data["analyst"], is_active=True).first()
+            if analyst is None:
+                return domain_problem(services.IctsError("No such analyst.", field="analyst"))
+        try:
+            services.case_assign(actor=request.user, case=case, analyst=analyst)
+        except services.IctsError as exc:
+            return _problem(exc)
+        return self._done(request)
+
+    @extend_schema(request=PackageWriteSerializer, responses=CaseDetailSerializer, summary="Save the response (uniform template)")
+    @action(detail=True, methods=["put"])
+    def package(self, request, pk=None):
+        case = self.get_object()
+        data = PackageWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.package_save(actor=request.user, case=case, **data.validated_data)
+        except services.IctsError as exc:
+            return _problem(exc)
+        return self._done(request)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses=CaseDetailSerializer,
+                   summary="Add a scanned document (type checked by magic number)")
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def attachments(self, request, pk=None):
+        case = self.get_object()
+        data = UploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        if upload.size > services.settings.ICTS_UPLOAD_MAX_BYTES:
+            return _problem(services.IctsError(f"The file is larger than {services.settings.ICTS_UPLOAD_MAX_BYTES:,} bytes.", field="file"))
+        try:
+            services.package_add_attachment(actor=request.user, case=case, filename=upload.name, data=upload.read(),
+                                            kind=data.validated_data["kind"])
+        except services.IctsError as exc:
+            return _problem(exc)
+        return self._done(request)
+
+    @extend_schema(request=None, responses=CaseDetailSerializer, summary="Submit the response for review")
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        try:
+            services.package_submit(actor=request.user, case=self.get_object())
+        except services.IctsError as exc:
+            return _problem(exc)
+        return self._done(request)
+
+    @extend_schema(request=ReviewSerializer, responses=CaseDetailSerializer, summary="Approve (then transmit) or return with comments")
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        case = self.get_object()
+        data = ReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.package_review(actor=request.user, case=case, **data.validated_data)
+        except services.IctsError as exc:
+            return _problem(exc)
+        return self._done(request)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download a document")
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<att>\d+)")
+    def attachment(self, request, pk=None, att=None):
+        return _file(access_package_attachment(request.user, pk, att))
+
+
+def _file(att: PackageAttachment) -> FileResponse:
+    response = FileResponse(att.file.open("rb"), content_type=att.media_type, as_attachment=True, filename=att.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class ObimPackageSerializer(serializers.ModelSerializer):
+    partner = serializers.CharField(source="partner_request.partner_id", read_only=True)
+    request_ref = serializers.CharField(source="partner_request.request_ref", read_only=True)
+    transmitted_at = serializers.DateTimeField(source="package.transmitted_at", read_only=True)
+    message_id = serializers.CharField(source="package.outbox_message.message_id", read_only=True)
+    delivery_status = serializers.CharField(source="package.outbox_message.delivery_status", read_only=True)
+    send_status = serializers.CharField(source="package.outbox_message.status", read_only=True)
+
+    class Meta:
+        model = IctsCase
+        fields = ["id", "case_number", "partner", "request_ref", "transmitted_at", "message_id", "send_status", "delivery_status",
+                  "status"]
+
+
+@extend_schema(tags=["obim"])
+class ObimPackageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ObimPackageSerializer
+
+    def get_queryset(self):
+        return obim_queue(self.request.user, delivery=self.request.query_params.get("delivery", ""))
+
+    def get_object(self):
+        return access_transmitted_case_for_obim(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(responses={(200, "application/json"): bytes}, summary="The package exactly as sent (the ICD message bytes)")
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        case = self.get_object()
+        response = HttpResponse(bytes(case.package.outbox_message.raw), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{case.case_number}-request.reply.json"'
+        response["Cache-Control"] = "private, no-store"
+        return response
