@@ -11,12 +11,17 @@ Fixed, seeded data so that the demo, docs/simulator.md and the tests agree on wh
 Any other FIN matches nowhere; the GBR and NZL galleries are empty. Names are kept in the script the
 partner holds them in (ICD §5: any script, NFC-normalised); `document_name` is the Latin form printed on
 travel documents and is used only to draw the generated document images and their MRZ.
+
+A partner's own request (`request.received`) is about someone the partner encountered, which needs no
+prior match in its search gallery: `request_subject` gives the person a request is about (the partner's
+gallery person; else the person the demo knows under that FIN, as this partner recorded them; else a
+stable generic person). The FINs of CPMS's demo persons are in `DEMO_REQUEST_FINS`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import icd
 
@@ -193,10 +198,11 @@ def lookup(partner: str, fin: str) -> GalleryPerson | None:
 
 # (family, given, gender, country of birth, Latin document name) for partners' requests about a FIN that
 # is in no gallery: a partner asking about its own encounter does not need a prior match with USCIS.
+# None of them shares a name with a demo person, so an unknown FIN never looks like a known one.
 _GENERIC_SUBJECTS = (
     ("García López", "María José", "female", "MEX", ("Garcia Lopez", "Maria Jose")),
-    ("Kowalski", "Jan", "male", "POL", ("Kowalski", "Jan")),
-    ("Okafor", "Chinedu", "male", "NGA", ("Okafor", "Chinedu")),
+    ("Johansson", "Erik", "male", "SWE", ("Johansson", "Erik")),
+    ("田中", "結衣", "female", "JPN", ("Tanaka", "Yui")),
 )
 
 
@@ -218,5 +224,135 @@ def generic_person(partner: str, fin: str) -> GalleryPerson:
     )
 
 
-def person_or_generic(partner: str, fin: str) -> GalleryPerson:
-    return lookup(partner, fin) or generic_person(partner, fin)
+
+# --- whom a partner's own request is about ---------------------------------------------------------------
+
+# The persons CPMS's demo data holds in CIS (docs/demo-data.md), and what CPMS is expected to do when a
+# partner asks about them. The simulator's page offers them in its FIN list; `manage.py sim_send_request
+# --all-demo` sends one request for each. Keep this the only copy of the list.
+DEMO_REQUEST_FINS: list[tuple[str, str]] = [
+    # Labels follow docs/demo-data.md (what CPMS's local CIS index says about each person).
+    ("FIN1000000001", "asylum applicant; CAN/AUS agreements carry the Secretary's authorisation → ICTS case"),
+    ("FIN1000000002", "refugee; authorisation → ICTS case"),
+    ("FIN1000000003", "asylum applicant and T nonimmigrant → no_match (8 U.S.C. 1367)"),
+    ("FIN1000000004", "U applicant → no_match (8 U.S.C. 1367)"),
+    ("FIN1000000005", "VAWA self-petitioner → no_match (8 U.S.C. 1367)"),
+    ("FIN1000000006", "lawful permanent resident → no_match"),
+    ("FIN1000000007", "asylee who fears persecution in AUS: CAN → ICTS case, AUS → no_match"),
+    ("FIN1000000008", "CIS answer incomplete → waits, then a privacy officer"),
+    ("FIN1000000009", "U application denied, appeals exhausted → ICTS case"),
+    ("FIN9999999999", "unknown to USCIS → no_match"),
+]
+
+# Demo persons no partner's search gallery holds (so an officer's query about them stays a no-match), but
+# whom a partner may have encountered and ask USCIS about. `partner` and `partner_person_id` are filled in
+# per asking partner by `request_subject`. Names as in CPMS's demo data, in the script the partner holds.
+_ENCOUNTERED = {
+    person.fin: person
+    for person in (
+        GalleryPerson(
+            partner="",
+            fin="FIN1000000004",
+            partner_person_id="",
+            family_name="Mukendi",
+            given_names="Jean-Baptiste",
+            date_of_birth="1990-02-14",
+            gender="male",
+            country_of_birth="COD",
+            countries_of_citizenship=("COD",),
+            document_name=("Mukendi", "Jean Baptiste"),
+            aliases=(Alias("Mukendi Kabasele", "Jean-Baptiste"),),
+            immigration_status=("Visitor visa application refused", "2025-06-30"),
+            immigration_history=(HistoryEvent("2025-05-12", "Visitor visa application lodged", "Biometrics enrolled"),),
+        ),
+        GalleryPerson(
+            partner="",
+            fin="FIN1000000006",
+            partner_person_id="",
+            family_name="Kowalski",
+            given_names="Marta",
+            date_of_birth="1975-03-02",
+            gender="female",
+            country_of_birth="POL",
+            countries_of_citizenship=("POL",),
+            document_name=("Kowalska", "Marta"),
+            aliases=(Alias("Kowalska", "Marta"),),
+            immigration_status=("Work visa application pending", "2025-09-01"),
+            immigration_history=(HistoryEvent("2025-09-01", "Skilled work visa application lodged", "Biometrics enrolled"),),
+        ),
+        GalleryPerson(
+            partner="",
+            fin="FIN1000000007",
+            partner_person_id="",
+            family_name="Okafor",
+            given_names="Chinedu",
+            date_of_birth="1983-09-09",
+            gender="male",
+            country_of_birth="NGA",
+            countries_of_citizenship=("NGA",),
+            document_name=("Okafor", "Chinedu"),
+            aliases=(Alias("Okafor", "Chinedu Emmanuel"),),
+            immigration_status=("Protection claim pending", "2025-08-18"),
+            immigration_history=(HistoryEvent("2025-08-18", "Protection claim lodged", "At the port of entry"),),
+        ),
+        GalleryPerson(
+            partner="",
+            fin="FIN1000000008",
+            partner_person_id="",
+            family_name="Haidari",
+            given_names="Yusuf",
+            date_of_birth="1999-01-20",
+            gender="male",
+            country_of_birth="AFG",
+            countries_of_citizenship=("AFG",),
+            document_name=("Haidari", "Yusuf"),
+            aliases=(Alias("حیدری", "یوسف"),),
+            immigration_status=("Humanitarian visa application pending", "2025-07-07"),
+            immigration_history=(HistoryEvent("2025-07-07", "Humanitarian visa application lodged", "Offshore, biometrics enrolled"),),
+        ),
+        GalleryPerson(
+            partner="",
+            fin="FIN1000000009",
+            partner_person_id="",
+            family_name="Santos",
+            given_names="Lucía",
+            date_of_birth="1987-06-05",
+            gender="female",
+            country_of_birth="HND",
+            countries_of_citizenship=("HND",),
+            document_name=("Santos", "Lucia"),
+            aliases=(Alias("Santos Mejía", "Lucía"),),
+            immigration_status=("Asylum claim pending", "2025-10-02"),
+            immigration_history=(HistoryEvent("2025-10-02", "Asylum claim lodged", "Inland office, biometrics enrolled"),),
+        ),
+    )
+}
+
+
+def _partner_id(partner: str, fin: str) -> str:
+    # 8 digits: a valid CAN UCI and AUS client id; stable per (partner, FIN) so a re-sent request matches.
+    return f"{int(hashlib.sha256(f'{partner}:{fin}:encounter'.encode('ascii')).hexdigest(), 16) % 10**8:08d}"
+
+
+def request_subject(partner: str, fin: str) -> GalleryPerson:
+    """The person `partner` asks USCIS about when its encounter matched `fin` (and whom it answers a
+    `request.augment` about): its own gallery person; else the demo person known under that FIN, as this
+    partner recorded them (identity only: another partner's immigration records are not this one's);
+    else a stable generic person. Deterministic, so a request and its augmentations agree."""
+    own = lookup(partner, fin)
+    if own is not None:
+        return own
+    encountered = _ENCOUNTERED.get(fin)
+    if encountered is not None:
+        return replace(encountered, partner=partner, partner_person_id=_partner_id(partner, fin))
+    elsewhere = next((GALLERIES[other][fin] for other in icd.PARTNERS if fin in GALLERIES[other]), None)
+    if elsewhere is not None:
+        return replace(
+            elsewhere,
+            partner=partner,
+            partner_person_id=_partner_id(partner, fin),
+            immigration_status=None,
+            immigration_history=(),
+            watchlist_status=(),
+        )
+    return generic_person(partner, fin)

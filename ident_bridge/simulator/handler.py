@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from .. import icd
 
 if TYPE_CHECKING:
+    from . import ui
     from .server import Simulator
 
 logger = logging.getLogger("ident_bridge.simulator")
@@ -179,6 +180,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(Answer(201, message))
 
+    # The simulator's own page (ui.py). Imported when used: ui.py builds on this module.
+
+    def get_ui(self, query: dict[str, list[str]]) -> None:
+        from . import ui
+
+        self._send_page(ui.page(self.server.simulator, query))
+
+    def post_ui_send(self, query: dict[str, list[str]]) -> None:
+        from . import ui
+
+        raw = self._read_body(CONTROL_BODY_LIMIT)
+        if isinstance(raw, Answer):
+            self._send(raw)
+            return
+        self._send_page(ui.send(self.server.simulator, raw, self.headers))
+
+    def _send_page(self, page: ui.Page) -> None:
+        self.send_response(page.status)
+        for name, value in page.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(page.body)))
+        self.end_headers()
+        self.wfile.write(page.body)
+
 
 _ROUTES = {
     MESSAGES_PATH: {"POST": _Handler.post_message},
@@ -189,4 +214,8 @@ _ROUTES = {
     "/_sim/outbound": {"GET": _Handler.get_outbound},
     "/_sim/queries": {"GET": _Handler.get_queries},
     "/_sim/requests": {"GET": _Handler.get_requests, "POST": _Handler.post_requests},
+    "/_sim": {"GET": _Handler.get_ui},
+    "/_sim/": {"GET": _Handler.get_ui},
+    "/_sim/ui": {"GET": _Handler.get_ui},
+    "/_sim/ui/send": {"POST": _Handler.post_ui_send},
 }

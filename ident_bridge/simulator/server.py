@@ -271,7 +271,7 @@ class Simulator:
         priority: str = "high",
     ) -> dict:
         """Make `partner` ask USCIS about `fin` (a `request.received`, subject in `template`); returns the
-        queued message. The subject comes from the partner's gallery, or is a stable generic person."""
+        queued message. The subject is `galleries.request_subject(partner, fin)`."""
         items = list(DEFAULT_REQUESTED_ITEMS) if requested_items is None else requested_items
         errors = []
         if partner not in icd.PARTNERS:
@@ -299,7 +299,7 @@ class Simulator:
         now = time.time()
         ref = request_ref or f"{partner}-{datetime.now(UTC).year}-{uuid.uuid4().hex[:8].upper()}"
         outgoing = partners.request_received(
-            galleries.person_or_generic(partner, fin),
+            galleries.request_subject(partner, fin),
             partner=partner,
             template=template,
             request_ref=ref,
@@ -332,7 +332,7 @@ class Simulator:
             request = self.store.request(body["request_ref"])
             if request is None:
                 raise LookupError(f"no request {body['request_ref']}")
-            person = galleries.person_or_generic(request.partner, request.fin)
+            person = galleries.request_subject(request.partner, request.fin)
             return partners.answer_request_augment(message, person, now=now, delay=delay)
         return partners.answer_request_reply(message, now=now)
 

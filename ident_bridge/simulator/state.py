@@ -412,6 +412,58 @@ class Store:
             })
         return requests
 
+    def requests_overview(self, limit: int = 100) -> list[dict]:
+        """The partner requests for the simulator's page, newest first: each with the delivery of its
+        `request.received` and CPMS's `request.reply` as received (a `response` carries its `package`)."""
+        rows = self._read(
+            "SELECT r.request_ref, r.partner, r.fin, r.template, r.created_at, r.reply_outcome, "
+            "o.status AS delivery_status, o.attempts, o.last_error, o.sent_at AS delivered_at, "
+            "reply.body AS reply_body, reply.received_at AS replied_at "
+            "FROM requests r LEFT JOIN outbound o ON o.message_id = r.message_id "
+            "LEFT JOIN received reply ON reply.message_id = r.reply_message_id "
+            "ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?",
+            (limit,),
+        )
+        overview = []
+        for row in rows:
+            augments = self._read("SELECT augment_ref FROM augments WHERE request_ref = ? ORDER BY rowid", (row["request_ref"],))
+            reply = json.loads(row["reply_body"]) if row["reply_body"] else None
+            overview.append({
+                **{key: row[key] for key in ("request_ref", "partner", "fin", "template", "reply_outcome")},
+                "created_at": _iso(row["created_at"]),
+                "delivery": {
+                    "status": row["delivery_status"],
+                    "attempts": row["attempts"],
+                    "sent_at": _iso(row["delivered_at"]),
+                    "last_error": row["last_error"],
+                },
+                "replied_at": _iso(row["replied_at"]),
+                "reply_package": reply.get("package") if reply else None,
+                "augment_refs": [a["augment_ref"] for a in augments],
+            })
+        return overview
+
+    def recent_received(self, limit: int = 50) -> list[dict]:
+        """The latest messages from CPMS for the simulator's page, newest first, without their bodies (a
+        reply's attachments can be megabytes): type, partner, the reference it carries and when."""
+        rows = self._read(
+            "SELECT message_id, type, partner, received_at, times_received, processed, process_error, "
+            "coalesce(json_extract(body, '$.query_ref'), json_extract(body, '$.request_ref')) AS ref, "
+            "json_extract(body, '$.augment_ref') AS augment_ref, json_extract(body, '$.round') AS round, "
+            "json_extract(body, '$.outcome') AS outcome "
+            "FROM received ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            {
+                **{key: row[key] for key in ("message_id", "type", "partner", "ref", "augment_ref", "round", "outcome",
+                                             "times_received", "process_error")},
+                "received_at": _iso(row["received_at"]),
+                "processed": bool(row["processed"]),
+            }
+            for row in rows
+        ]
+
     def processing_errors(self) -> list[dict]:
         rows = self._read("SELECT message_id, type, process_error FROM received WHERE process_error IS NOT NULL")
         return [dict(row) for row in rows]
