@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cpms.partner_requests",
     "icts",
     "ident_bridge",
+    "cpms.audit",
 ]
 
 MIDDLEWARE = [
@@ -205,6 +206,11 @@ ICTS_DUE_DAYS = {
     "low": env_float("ICTS_DUE_DAYS_LOW", 10.0),
 }
 ICTS_UPLOAD_MAX_BYTES = int(env_float("ICTS_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))  # ICD §7: 10 MiB per attachment
+
+# --- Audit ---------------------------------------------------------------------------------------------------
+# The key of the audit chain's HMAC. Keep it out of the database (a secret store); changing it makes the
+# existing chain fail verification, so it is rotated only with a documented re-anchoring.
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or SECRET_KEY
 
 # --- Celery -------------------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -1,0 +1,26 @@
+"""Recording reads of partner data. One call per read; the entry joins the chain in the same transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from . import chain
+from .models import AccessLogEntry, ChainLink
+
+
+def access_record(*, user, obj, action: str, person=None, request=None, context: dict | None = None) -> AccessLogEntry:
+    meta = obj._meta
+    with transaction.atomic():
+        entry = AccessLogEntry.objects.create(
+            user=user,
+            action=action,
+            object_type=f"{meta.app_label}.{meta.model_name}",
+            object_id=str(obj.pk),
+            person=person,
+            path=(request.get_full_path()[:500] if request else ""),
+            method=(request.method if request else ""),
+            remote_addr=(request.META.get("REMOTE_ADDR") if request else None),
+            context=context or {},
+        )
+        chain.append(ChainLink.Kind.ACCESS, entry.pk)
+    return entry
