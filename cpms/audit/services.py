@@ -8,7 +8,8 @@ from . import chain
 from .models import AccessLogEntry, ChainLink
 
 
-def access_record(*, user, obj, action: str, person=None, request=None, context: dict | None = None) -> AccessLogEntry:
+def access_record(*, user, obj, action: str, person_id: int | None = None, request=None, context: dict | None = None) -> AccessLogEntry:
+    """One read of partner data by `user`: what, whose (person_id), how (action), from where (request)."""
     meta = obj._meta
     with transaction.atomic():
         entry = AccessLogEntry.objects.create(
@@ -16,7 +17,7 @@ def access_record(*, user, obj, action: str, person=None, request=None, context:
             action=action,
             object_type=f"{meta.app_label}.{meta.model_name}",
             object_id=str(obj.pk),
-            person=person,
+            person_id=person_id,
             path=(request.get_full_path()[:500] if request else ""),
             method=(request.method if request else ""),
             remote_addr=(request.META.get("REMOTE_ADDR") if request else None),

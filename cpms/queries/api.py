@@ -7,6 +7,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cpms.audit.models import AccessLogEntry
+from cpms.audit.services import access_record
 from cpms.core.permissions import access_case_for_user
 from cpms.core.problems import domain_problem
 from ident_bridge import icd
@@ -106,6 +108,11 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_object(self):
         return access_query_for_user(self.request.user, self.kwargs["pk"])
 
+    def retrieve(self, request, *args, **kwargs):
+        query = self.get_object()
+        access_record(user=request.user, obj=query, action=AccessLogEntry.Action.API_READ, person_id=query.person_id, request=request)
+        return Response(QueryDetailSerializer(query, context={"request": request}).data)
+
     @extend_schema(
         request=QueryCreateSerializer,
         responses={201: QueryDetailSerializer},
@@ -149,6 +156,8 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<att>\d+)", url_name="attachment")
     def attachment(self, request, pk=None, att=None):
         attachment = access_attachment_for_user(request.user, pk, att)
+        access_record(user=request.user, obj=attachment, action=AccessLogEntry.Action.DOWNLOAD,
+                      person_id=attachment.response.query.person_id, request=request)
         response = FileResponse(attachment.file.open("rb"), content_type=attachment.media_type, as_attachment=True,
                                 filename=attachment.filename)
         response["X-Content-Type-Options"] = "nosniff"

@@ -21,6 +21,6 @@ def access_query_for_user(user, pk) -> InternationalQuery:
 def access_attachment_for_user(user, query_pk, pk) -> ResponseAttachment:
     query = access_query_for_user(user, query_pk)
     try:
-        return ResponseAttachment.objects.select_related("response").get(pk=pk, response__query=query)
+        return ResponseAttachment.objects.select_related("response__query").get(pk=pk, response__query=query)
     except (ResponseAttachment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such attachment.") from None

@@ -12,6 +12,9 @@ from cpms.core.permissions import access_case_for_user
 
 from .forms import QueryNewForm, Round3Form
 from .pdf import render_query_pdf
+from cpms.audit.models import AccessLogEntry
+from cpms.audit.services import access_record
+
 from .permissions import access_attachment_for_user, access_query_for_user
 from .services import QueryError, partners_open_for_queries, query_close, query_request_round3, query_submit
 from .ui_selectors import query_view
@@ -45,6 +48,7 @@ def query_new(request, pk):
 @require_GET
 def query_detail(request, pk):
     query = access_query_for_user(request.user, pk)
+    access_record(user=request.user, obj=query, action=AccessLogEntry.Action.VIEW, person_id=query.person_id, request=request)
     return render(request, "queries/query_detail.html", {"view": query_view(query)})
 
 
@@ -56,6 +60,8 @@ def query_timeline_partial(request, pk):
     view = query_view(query)
     if request.GET.get("v") == view.version:
         return HttpResponse(status=204)
+    access_record(user=request.user, obj=query, action=AccessLogEntry.Action.VIEW, person_id=query.person_id, request=request,
+                  context={"partial": "timeline"})
     return render(request, "queries/_live.html", {"view": view})
 
 
@@ -99,6 +105,8 @@ def query_close_view(request, pk):
 @require_GET
 def query_attachment(request, pk, att):
     attachment = access_attachment_for_user(request.user, pk, att)
+    access_record(user=request.user, obj=attachment, action=AccessLogEntry.Action.DOWNLOAD,
+                  person_id=attachment.response.query.person_id, request=request)
     response = FileResponse(attachment.file.open("rb"), content_type=attachment.media_type, as_attachment=False,
                             filename=attachment.filename)
     response["X-Content-Type-Options"] = "nosniff"
@@ -110,6 +118,7 @@ def query_attachment(request, pk, att):
 @require_GET
 def query_print(request, pk):
     query = access_query_for_user(request.user, pk)
+    access_record(user=request.user, obj=query, action=AccessLogEntry.Action.PRINT, person_id=query.person_id, request=request)
     response = HttpResponse(render_query_pdf(query_view(query), printed_by=request.user), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{query.query_ref}.pdf"'
     response["Cache-Control"] = "private, no-store"

@@ -19,7 +19,7 @@ def history(db):
     people[0].family_name = "Changed"
     people[0].save()
     for p in people:
-        access_record(user=user, obj=p, action=AccessLogEntry.Action.VIEW, person=p)
+        access_record(user=user, obj=p, action=AccessLogEntry.Action.VIEW, person_id=p.pk)
     return {"user": user, "people": people}
 
 
