@@ -17,7 +17,6 @@ from . import services
 from .models import PRIORITY_CHOICES, REASON_CHOICES, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import access_attachment_for_user, access_query_for_user
 from .selectors import queries_list, query_timeline
-from .workflow import QueryStatus
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
