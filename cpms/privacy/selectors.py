@@ -1,0 +1,63 @@
+"""What the privacy officer reads: the accounting of disclosures, the access log, the chain's status.
+
+Privacy officers see that disclosures and reads happened (who, what kind, when, why), not the partner data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from cpms.audit.models import AccessLogEntry
+from cpms.core.models import Person, normalise_a_number
+from cpms.core.roles import Role, has_role
+from cpms.disclosure.models import DisclosureRecord
+
+from .models import ChainVerification
+
+
+def may_use_console(user) -> bool:
+    return has_role(user, Role.PRIVACY_OFFICER)
+
+
+def find_person(term: str) -> Person | None:
+    term = (term or "").strip().upper()
+    if not term:
+        return None
+    try:
+        return Person.objects.filter(a_number=normalise_a_number(term)).first()
+    except ValidationError:  # not an A-Number: try a FIN
+        return Person.objects.filter(fin=term).first()
+
+
+def accounting_for_person(person: Person, *, subject_copy: bool):
+    """5 U.S.C. 552a(c): every disclosure of the person's record. The copy a person may see leaves out
+    disclosures made at a law-enforcement agency's written request (552a(c)(3))."""
+    qs = DisclosureRecord.objects.filter(person=person).select_related("partner", "agreement").order_by("-disclosed_at", "-id")
+    if subject_copy:
+        qs = qs.filter(law_enforcement_request=False)
+    return qs
+
+
+def access_log(*, user_term: str = "", person: Person | None = None, date_from: date | None = None, date_to: date | None = None,
+               before_id: int | None = None, limit: int = 50):
+    """Keyset-paginated (newest first): cheap at any size, no COUNT(*)."""
+    qs = AccessLogEntry.objects.select_related("user").order_by("-id")
+    if user_term:
+        qs = qs.filter(Q(user__username__iexact=user_term) | Q(user__last_name__iexact=user_term))
+    if person is not None:
+        qs = qs.filter(person=person)
+    if date_from:
+        qs = qs.filter(at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(at__date__lte=date_to)
+    if before_id:
+        qs = qs.filter(id__lt=before_id)
+    rows = list(qs[: limit + 1])
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def latest_verification() -> ChainVerification | None:
+    return ChainVerification.objects.first()

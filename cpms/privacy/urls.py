@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("privacy/accounting/", views.accounting_search, name="privacy-accounting-search"),
+    path("privacy/accounting/<int:pk>/", views.accounting, name="privacy-accounting"),
+    path("privacy/accounting/<int:pk>/report.csv", views.accounting_csv, name="privacy-accounting-csv"),
+    path("privacy/accounting/<int:pk>/report.pdf", views.accounting_pdf, name="privacy-accounting-pdf"),
+    path("privacy/access-log/", views.access_log, name="privacy-access-log"),
+    path("privacy/audit/", views.audit_status, name="privacy-audit"),
+]
