@@ -17,4 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("cpms.core.urls")),
     path("", include("cpms.queries.urls")),
+    path("", include("cpms.privacy.urls")),
+    path("", include("icts.urls")),
+    path("", include("cpms.partner_requests.urls")),
 ]

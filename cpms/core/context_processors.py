@@ -6,7 +6,11 @@ def cpms(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    # has_role caches the user's groups on the user object: one query for the whole page, not one per link.
     return {
         "unread_notifications": unread_notification_count(user),
         "is_officer": has_role(user, Role.OFFICER, Role.SUPERVISOR),
+        "is_icts": has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER),
+        "is_obim": has_role(user, Role.OBIM_ANALYST),
+        "is_privacy_officer": has_role(user, Role.PRIVACY_OFFICER),
     }

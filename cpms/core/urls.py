@@ -1,6 +1,5 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import RedirectView
 
 from . import views
 
@@ -8,7 +7,7 @@ urlpatterns = [
     path("system-use/", views.system_use, name="system-use"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", RedirectView.as_view(pattern_name="my-cases"), name="home"),
+    path("", views.home, name="home"),
     path("cases/", views.my_cases_view, name="my-cases"),
     path("cases/<int:pk>/", views.case_detail, name="case-detail"),
     path("notifications/", views.notifications, name="notifications"),

@@ -14,6 +14,7 @@ from cpms.queries.selectors import queries_for_case
 from .forms import CaseSearchForm
 from .middleware import SESSION_KEY
 from .permissions import access_case_for_user
+from .roles import Role, has_role
 from .selectors import my_cases, notifications_for
 from .services import notifications_mark_read
 
@@ -35,6 +36,25 @@ def system_use(request):
         request.session[SESSION_KEY] = timezone.now().isoformat()
         return redirect(_safe_next(request) or reverse("login"))
     return render(request, "core/system_use.html", {"next": _safe_next(request)})
+
+
+# Where `/` sends each role, first match wins (someone with several roles lands on the first one's page).
+LANDING_PAGES = (
+    ((Role.OFFICER, Role.SUPERVISOR), "my-cases"),
+    ((Role.ICTS_ANALYST, Role.ICTS_REVIEWER), "icts-queue"),
+    ((Role.OBIM_ANALYST,), "obim-queue"),
+    ((Role.PRIVACY_OFFICER,), "privacy-decisions"),
+)
+
+
+@login_required
+@require_GET
+def home(request):
+    """Each role's landing page; anyone else gets the (empty) case list, which says what to ask for."""
+    for roles, url_name in LANDING_PAGES:
+        if has_role(request.user, *roles):
+            return redirect(url_name)
+    return redirect("my-cases")
 
 
 @login_required

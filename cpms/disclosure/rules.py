@@ -97,7 +97,7 @@ def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool,
             ev.add(cls, Action.REFER, "", f"no rule covers class {cls} for {partner}: a privacy officer decides")
             actions.append(Action.REFER)
             continue
-        action, why = rule.action, "rule"
+        action, why = rule.action, f"the rule for {cls}: {Action(rule.action).label.lower()}"
         if action == Action.WITHHOLD and rule.exception == Exception_.CONSENT_OR_AUTHORISATION:
             if partner in holding.consent_partners:
                 action, why = Action.SHARE, f"the applicant's written consent for {partner} is on file"

@@ -27,6 +27,10 @@ from .workflow import RequestStatus, transition
 log = logging.getLogger(__name__)
 
 
+# A request cleared for sharing: only then may USCIS reveal, by asking, that it knows the person.
+AUGMENTABLE = frozenset({RequestStatus.IN_ICTS, RequestStatus.ANSWERED})
+
+
 class RequestError(Exception):
     def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
         super().__init__(message)
@@ -254,6 +258,12 @@ def augmentation_request(*, actor, req: PartnerRequest, requested_items: list[st
         raise RequestError("Say why USCIS needs the information (up to 4,000 characters).", field="justification")
     if req.person_id is None:
         raise RequestError("This request matched no USCIS record; there is no one to augment.", code="wrong_state")
+    if req.status not in AUGMENTABLE:
+        # Asking about a person we answered "no match" for (or have not cleared yet) would tell the partner
+        # USCIS holds a record: the very thing a withholding hides (ICD §3).
+        raise RequestError("The partner can be asked for more only once the request may be shared (an ICTS case or a "
+                           "sent response): asking now would tell the partner that USCIS holds a record.",
+                           code="wrong_state")
     if Agreement.objects.active().filter(partner_id=req.partner_id, allows_uscis_queries=True).first() is None:
         raise RequestError(f"No active agreement lets USCIS ask {req.partner_id} for information.", code="no_agreement")
     with transaction.atomic():

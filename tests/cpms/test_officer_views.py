@@ -122,7 +122,9 @@ def test_accepting_the_banner_records_it_and_goes_to_a_safe_next_only(db):
 def test_login_with_password_lands_on_my_cases(world):
     client = browser()
     resp = client.post(reverse("login"), {"username": world["owner"].username, "password": "pw-for-tests-only"})
-    assert resp.status_code == 302 and resp["Location"] == reverse("my-cases")
+    assert resp.status_code == 302 and resp["Location"] == reverse("home")
+    landing = client.get(reverse("home"))
+    assert landing.status_code == 302 and landing["Location"] == reverse("my-cases")
     assert client.get(reverse("home"))["Location"] == reverse("my-cases")
     assert world["case"].receipt_number in client.get(reverse("my-cases")).content.decode()
 

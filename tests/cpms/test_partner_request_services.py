@@ -220,3 +220,15 @@ def test_every_decision_has_rule_version_answer_and_time(world, django_capture_o
     receive(request_message(), django_capture_on_commit_callbacks)
     d = Decision.objects.get()
     assert d.ruleset and d.cis_answer and d.decided_at
+
+
+@pytest.mark.parametrize("cls", [ProtectedClass.T, ProtectedClass.USC])
+def test_no_augmentation_about_a_withheld_person(world, django_capture_on_commit_callbacks, cls):
+    """Asking the partner about someone we answered 'no match' for would reveal that USCIS holds them."""
+    cis_record(world["person"], cls)
+    req = receive(request_message(), django_capture_on_commit_callbacks)
+    with pytest.raises(services.RequestError) as exc:
+        services.augmentation_request(actor=UserFactory(role="icts_analyst"), req=req, requested_items=["biographic"],
+                                      justification="more")
+    assert exc.value.code == "wrong_state"
+    assert not OutboxMessage.objects.filter(type="request.augment").exists()

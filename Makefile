@@ -1,0 +1,96 @@
+# CPMS: `make demo` runs the whole flow on this machine; `make test` is what CI runs (.ci/run).
+# Every target installs what it needs first, and skips whatever is already installed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --quiet
+RUNTIME_STAMP := $(VENV)/.stamp-requirements
+DEV_STAMP := $(VENV)/.stamp-requirements-dev
+NODE_STAMP := node_modules/.stamp-npm-ci
+TEST_LOG := var/test-output.log
+PYTEST_ARGS ?=
+
+ifneq ($(wildcard package.json),)
+NODE_TARGET := $(NODE_STAMP)
+endif
+
+.PHONY: help install install-dev node-assets system-packages demo test lint bench clean distclean
+
+help:
+	@echo "make demo     run CPMS, its worker and the IDENT simulator on http://127.0.0.1:8000 (Ctrl-C stops)"
+	@echo "make test     lint, then every test: unit, integration (real worker/Redis/PostgreSQL/simulator), browser"
+	@echo "make install  virtualenv, Python and npm dependencies, Chromium and Pango (only what is missing)"
+	@echo "make lint     ruff check ."
+	@echo "make bench    the benchmarks in bench/"
+	@echo "make clean    caches and build output (distclean: also .venv, node_modules, var/)"
+
+# --- installation -------------------------------------------------------------------------------------------
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# A stamp newer than the requirements files means they are installed: pip is not even started.
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): $(wildcard package.json package-lock.json scripts/vendor_static.sh)
+	npm ci --no-audit --no-fund
+	@if [ -f scripts/vendor_static.sh ]; then bash scripts/vendor_static.sh; fi
+	@touch $@
+
+node-assets: $(NODE_TARGET)
+	@if [ -f scripts/vendor_static.sh ] && [ -f package.json ] && [ ! -d static/vendor ]; then \
+		bash scripts/vendor_static.sh; fi
+
+system-packages:
+	@bash scripts/ensure_system_packages.sh
+
+install: $(RUNTIME_STAMP) node-assets system-packages
+
+install-dev: install $(DEV_STAMP)
+
+# --- running ------------------------------------------------------------------------------------------------
+
+demo: install
+	$(PY) scripts/demo.py
+
+# Tests need a secret (any) and PostgreSQL; both can be overridden from the environment.
+test: export CPMS_ALLOW_INSECURE_KEY ?= 1
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cpms
+test: install-dev
+	bash scripts/ensure_services.sh
+	$(VENV)/bin/ruff check .
+	@mkdir -p $(dir $(TEST_LOG))
+	@rc=0; $(VENV)/bin/pytest -p no:cacheprovider -ra $(PYTEST_ARGS) 2>&1 | tee $(TEST_LOG) || rc=$$?; \
+	summary="$$(grep -E '^=+ .*( in [0-9.]+s).* =+$$' $(TEST_LOG) | tail -n 1 || true)"; \
+	echo "make test: pytest: $${summary:-no summary line (see $(TEST_LOG))}"; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure." >&2; exit 1; fi; \
+	exit $$rc
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+bench: export CPMS_ALLOW_INSECURE_KEY ?= 1
+bench: install
+	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "make bench: no bench/run.py"; fi
+
+# --- cleaning -----------------------------------------------------------------------------------------------
+
+clean:
+	find . -path ./.venv -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -print0 \
+		| xargs -0 rm -rf
+	rm -rf .pytest_cache .ruff_cache .hypothesis var/staticfiles var/test-media $(TEST_LOG) bench/out
+	rm -f $(RUNTIME_STAMP) $(DEV_STAMP) $(NODE_STAMP)
+
+distclean: clean
+	rm -rf $(VENV) node_modules static/vendor var

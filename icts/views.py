@@ -1,0 +1,288 @@
+"""ICTS analysts' and reviewers' pages, and OBIM's transmitted packages. Thin: parse, access helper, one service
+or selector, render. Every refusal comes from icts.services and is shown as it is worded there."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cpms.core.roles import Role, has_role
+from cpms.queries.ui_selectors import REQUESTED_ITEM_LABELS
+from cpms.partner_requests.views import AUGMENTABLE, augmentation_views, subject_rows
+from ident_bridge.models import OutboxMessage
+
+from . import services
+from .forms import ELEMENT_LABELS, KIND_LABELS, AssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm, package_initial
+from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
+from .selectors import authorised_for, case_accuracy, obim_queue, work_queue
+from .workflow import ACTIVE, EDITABLE, CaseStatus
+
+CASES_PER_PAGE = 25
+ICTS_ROLES = (Role.ICTS_ANALYST, Role.ICTS_REVIEWER)
+REASSIGNABLE = (CaseStatus.OPEN, CaseStatus.PREPARING, CaseStatus.RETURNED)
+
+
+def _require_role(user, *roles) -> None:
+    """List pages answer 404 to other roles, like the objects on them."""
+    if not has_role(user, *roles):
+        raise Http404("No such page.")
+
+
+def _analysts():
+    return get_user_model().objects.filter(groups__name=Role.ICTS_ANALYST, is_active=True).order_by("last_name", "first_name")
+
+
+# --- the work queue ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def icts_queue(request):
+    _require_role(request.user, *ICTS_ROLES)
+    form = QueueFilterForm(request.GET)
+    filters = form.filters()
+    page = Paginator(work_queue(request.user, **filters), CASES_PER_PAGE).get_page(request.GET.get("page"))
+    is_reviewer = has_role(request.user, Role.ICTS_REVIEWER)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "icts/queue.html", {
+        "form": form, "page": page, "query": query.urlencode(), "filtered": any(filters.values()),
+        "is_analyst": has_role(request.user, Role.ICTS_ANALYST), "is_reviewer": is_reviewer,
+        "analysts": list(_analysts()) if is_reviewer else [], "reassignable": REASSIGNABLE,
+        "now": timezone.now(), "active": ACTIVE,
+    })
+
+
+# --- one case ----------------------------------------------------------------------------------------------
+
+
+def _render_case(request, case, *, review_form=None, status=200):
+    req = case.partner_request
+    package = getattr(case, "package", None)
+    agreement = authorised_for(case)
+    user = request.user
+    is_reviewer = has_role(user, Role.ICTS_REVIEWER)
+    is_assignee = case.assigned_analyst_id == user.pk
+    return render(request, "icts/case_detail.html", {
+        "case": case, "req": req, "package": package, "agreement": agreement,
+        "received_rows": subject_rows(req.subject_as_received),
+        "normalised_rows": subject_rows(req.subject, labels=ELEMENT_LABELS),
+        "requested_labels": [REQUESTED_ITEM_LABELS.get(i, i) for i in req.requested_items],
+        "overdue": case.status in ACTIVE and case.due_at < timezone.now(),
+        "discrepancies": [(ELEMENT_LABELS.get(d.element, d.element.capitalize()), d) for d in case_accuracy(case)],
+        "authorised_elements": [ELEMENT_LABELS.get(e, e) for e in (agreement.authorised_data_elements if agreement else [])],
+        "authorised_kind_labels": [KIND_LABELS.get(k, k) for k in (agreement.authorised_attachment_kinds if agreement else [])],
+        "authorised_kinds": agreement.authorised_attachment_kinds if agreement else [],
+        "package_rows": subject_rows(package.person, labels=ELEMENT_LABELS) if package else [],
+        "attachments": list(package.attachments.all()) if package else [],
+        "reviews": list(package.reviews.select_related("reviewer")) if package else [],
+        "augmentations": augmentation_views(req), "can_augment": req.person_id is not None and req.status in AUGMENTABLE,
+        "can_take": case.status == CaseStatus.OPEN and case.assigned_analyst_id is None and has_role(user, Role.ICTS_ANALYST),
+        "can_assign": is_reviewer and case.status in REASSIGNABLE,
+        "analysts": list(_analysts()) if is_reviewer and case.status in REASSIGNABLE else [],
+        "can_edit": is_assignee and case.status in EDITABLE,
+        "can_submit": is_assignee and case.status in EDITABLE and package is not None,
+        "can_review": is_reviewer and case.status == CaseStatus.IN_REVIEW,
+        "review_form": review_form or ReviewForm(),
+    }, status=status)
+
+
+@login_required
+@require_GET
+def icts_case(request, pk):
+    return _render_case(request, access_case_for_user(request.user, pk))
+
+
+@login_required
+@require_POST
+def icts_assign(request, pk):
+    case = access_case_for_user(request.user, pk)
+    form = AssignForm(request.POST)
+    analyst = request.user
+    if form.is_valid() and form.cleaned_data["analyst"]:
+        analyst = _analysts().filter(pk=form.cleaned_data["analyst"]).first()
+    if analyst is None or not form.is_valid():
+        messages.error(request, "Choose an analyst from the list: only active ICTS analysts can be assigned.")
+        return redirect("icts-case", pk=case.pk)
+    try:
+        services.case_assign(actor=request.user, case=case, analyst=analyst)
+    except services.IctsError as exc:
+        messages.error(request, exc.message)
+    else:
+        who = "you" if analyst == request.user else (analyst.get_full_name() or analyst.get_username())
+        messages.success(request, f"Case {case.case_number} is assigned to {who}.")
+    return redirect("icts-case", pk=case.pk)
+
+
+@login_required
+@require_POST
+def icts_submit(request, pk):
+    case = access_case_for_user(request.user, pk)
+    try:
+        services.package_submit(actor=request.user, case=case)
+    except services.IctsError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The response for {case.case_number} is submitted for review.")
+    return redirect("icts-case", pk=case.pk)
+
+
+@login_required
+@require_POST
+def icts_review(request, pk):
+    case = access_case_for_user(request.user, pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.package_review(actor=request.user, case=case, **form.cleaned_data)
+        except services.IctsError as exc:
+            form.add_icts_error(exc)
+        else:
+            if form.cleaned_data["verdict"] == "approved":
+                messages.success(request, f"Approved. CPMS checks protected status again and sends {case.case_number} "
+                                          "through IDENT.")
+            else:
+                messages.success(request, f"{case.case_number} is returned to the analyst with your comments.")
+            return redirect("icts-case", pk=case.pk)
+    return _render_case(request, case, review_form=form)
+
+
+# --- the response package ----------------------------------------------------------------------------------
+
+
+def _render_package(request, case, *, form=None, upload_form=None):
+    package = getattr(case, "package", None)
+    agreement = authorised_for(case)
+    authorised = agreement.authorised_data_elements if agreement else []
+    if form is None:
+        form = PackageForm(authorised=authorised,
+                           initial=package_initial(case=case, package=package, authorised=authorised, user=request.user))
+    return render(request, "icts/package_form.html", {
+        "case": case, "req": case.partner_request, "package": package, "agreement": agreement, "form": form,
+        "upload_form": upload_form or UploadForm(), "attachments": list(package.attachments.all()) if package else [],
+        "authorised_kinds": agreement.authorised_attachment_kinds if agreement else [],
+        "authorised_kind_labels": [KIND_LABELS.get(k, k).lower() for k in (agreement.authorised_attachment_kinds if agreement else [])],
+    })
+
+
+def _editable_or_redirect(request, case):
+    if case.assigned_analyst_id == request.user.pk and case.status in EDITABLE:
+        return None
+    messages.info(request, "Only the analyst assigned to this case can change its response, and only while it is being "
+                           f"prepared or was returned. This case is '{case.get_status_display()}'.")
+    return redirect("icts-case", pk=case.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def icts_package(request, pk):
+    case = access_case_for_user(request.user, pk)
+    if request.method == "GET":
+        return _editable_or_redirect(request, case) or _render_package(request, case)
+    agreement = authorised_for(case)
+    form = PackageForm(request.POST, authorised=agreement.authorised_data_elements if agreement else [])
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.package_save(actor=request.user, case=case, reviewer_name=data["reviewer_name"],
+                                  reviewer_email=data["reviewer_email"], reviewer_phone=data["reviewer_phone"],
+                                  reviewer_organization=data["reviewer_organization"], person=form.person)
+        except services.IctsError as exc:
+            form.add_icts_error(exc)
+        else:
+            messages.success(request, "The response is saved. Add its documents below, then submit it for review.")
+            return redirect("icts-package", pk=case.pk)
+    return _render_package(request, case, form=form)
+
+
+@login_required
+@require_POST
+def icts_upload(request, pk):
+    case = access_case_for_user(request.user, pk)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            att = services.package_add_attachment(actor=request.user, case=case, filename=upload.name, data=upload.read(),
+                                                  kind=form.cleaned_data["kind"])
+        except services.IctsError as exc:
+            form.add_icts_error(exc)
+        else:
+            messages.success(request, f"{att.filename} is attached ({att.media_type}).")
+            return redirect("icts-package", pk=case.pk)
+    return _render_package(request, case, upload_form=form)
+
+
+@login_required
+@require_POST
+def icts_attachment_remove(request, pk, att):
+    case = access_case_for_user(request.user, pk)
+    try:
+        services.package_remove_attachment(actor=request.user, case=case, attachment_id=att)
+    except services.IctsError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The document is removed from the response.")
+    return redirect("icts-package", pk=case.pk)
+
+
+def _file(att, *, as_attachment: bool) -> FileResponse:
+    response = FileResponse(att.file.open("rb"), content_type=att.media_type, as_attachment=as_attachment, filename=att.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def icts_attachment(request, pk, att):
+    return _file(access_package_attachment(request.user, pk, att), as_attachment=False)
+
+
+# --- OBIM --------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def obim_queue_view(request):
+    _require_role(request.user, Role.OBIM_ANALYST)
+    delivery = request.GET.get("delivery", "")
+    if delivery not in (OutboxMessage.Delivery.DELIVERED, OutboxMessage.Delivery.REJECTED):
+        delivery = ""
+    page = Paginator(obim_queue(request.user, delivery=delivery), CASES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "icts/obim_queue.html", {"page": page, "delivery": delivery,
+                                                    "query": f"delivery={delivery}" if delivery else ""})
+
+
+@login_required
+@require_GET
+def obim_package(request, pk):
+    case = access_transmitted_case_for_obim(request.user, pk)
+    package = case.package
+    return render(request, "icts/obim_package.html", {
+        "case": case, "package": package, "outbox": package.outbox_message,
+        "package_rows": subject_rows(package.person, labels=ELEMENT_LABELS),
+        "attachments": list(package.attachments.all()),
+    })
+
+
+@login_required
+@require_GET
+def obim_package_download(request, pk):
+    case = access_transmitted_case_for_obim(request.user, pk)
+    response = HttpResponse(bytes(case.package.outbox_message.raw), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{case.case_number}-request.reply.json"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def obim_attachment(request, pk, att):
+    access_transmitted_case_for_obim(request.user, pk)  # OBIM's own route: only once transmitted
+    return _file(access_package_attachment(request.user, pk, att), as_attachment=True)

@@ -1,0 +1,50 @@
+"""What browser tests do on CPMS's pages, the way a person does it: through the system-use notification, the
+sign-in form and the navigation. (Fixtures are in tests/browser/conftest.py.)"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory's password
+
+
+def log_in(page: Page, live_url: str, username: str, password: str = PASSWORD, *, lands_on: str | None = None) -> None:
+    """Open CPMS, accept the system-use notification (the first page anyone sees), sign in.
+
+    `lands_on`: the h1 of the page the user's role is expected to land on after signing in."""
+    page.goto(f"{live_url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("System use notification")
+    page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to CPMS")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    if lands_on is not None:
+        expect(page.get_by_role("heading", level=1)).to_have_text(lands_on)
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    expect(page).not_to_have_url(re.compile(r"/accounts/logout/"))
+
+
+def primary_nav(page: Page):
+    return page.get_by_role("navigation", name="Primary navigation")
+
+
+def go_to(page: Page, link: str, heading: str) -> None:
+    """Follow a link of the primary navigation; `heading` is the h1 of the page it opens."""
+    primary_nav(page).get_by_role("link", name=link).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+
+
+def assert_page_healthy(page: Page) -> None:
+    """No uncaught script error in the page so far, and every static asset (USWDS, htmx, cpms.js) loaded."""
+    log = getattr(page, "cpms_log", None)
+    assert log is not None, "not a page opened by the `page`/`new_page` fixtures"
+    problems = [e for e in log.entries if e.startswith("page error") or ("/static/" in e and not e.startswith("console"))]
+    assert not problems, "the page had problems:\n" + "\n".join(problems)
