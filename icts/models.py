@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from ident_bridge import icd
 
@@ -33,9 +34,27 @@ class IctsCase(models.Model):
             models.Index(fields=["assigned_analyst", "priority_rank", "due_at"], name="icts_mine_idx"),
             models.Index(fields=["status", "priority_rank", "due_at"]),
         ]
+        # view_ictscase: work on the case (its analyst, the reviewers, the analysts' pool while unassigned);
+        # view_transmitted_package: OBIM analysts, granted at transmission.
+        permissions = [("view_transmitted_package", "Can view the package as transmitted")]
 
     def __str__(self) -> str:
         return self.case_number
+
+
+# Object grants on ICTS cases (django-guardian, direct foreign keys: see BenefitCaseUserObjectPermission).
+class IctsCaseUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(IctsCase, on_delete=models.CASCADE, related_name="user_grants")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass
+
+
+class IctsCaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(IctsCase, on_delete=models.CASCADE, related_name="group_grants")
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        pass
 
 
 class CaseTransition(models.Model):

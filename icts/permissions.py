@@ -1,28 +1,34 @@
-"""Who may see which ICTS case. Deny by default; missing and forbidden are the same 404.
+"""Who may see which ICTS case: object grants (django-guardian), made by the workflow. Deny by default;
+missing and forbidden are the same 404.
 
-Analysts see the open queue (to take work) and the cases assigned to them; reviewers see every case;
-OBIM analysts see transmitted packages. The sequestration issue moves these checks onto object grants.
+- While a case is open and unassigned the analysts' group holds a grant on it (the pool they take work
+  from); assignment moves it to the one analyst, and reassignment moves it again.
+- The reviewers' group holds a grant on every case from its opening (they review and assign).
+- At transmission the OBIM analysts' group is granted the package as sent (view_transmitted_package).
+Each grant counts only while the user holds the role it was made for; superusers get nothing implicitly.
 """
 
-from django.db.models import Q
 from django.http import Http404
 
+from cpms.core.permissions import grant, granted_filter, revoke, role_group
 from cpms.core.roles import Role, has_role
 
-from .models import IctsCase, PackageAttachment
+from .models import IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission, PackageAttachment
 from .workflow import CaseStatus
 
 OBIM_VISIBLE = (CaseStatus.TRANSMITTED, CaseStatus.DELIVERED, CaseStatus.DELIVERY_FAILED)
+CASE_VIEW = "icts.view_ictscase"
+PACKAGE_VIEW = "icts.view_transmitted_package"
+
+
+def _granted(user, perm):
+    return granted_filter(user, perm, user_model=IctsCaseUserObjectPermission, group_model=IctsCaseGroupObjectPermission)
 
 
 def cases_visible_to(user):
-    if not user.is_authenticated:
+    if not has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER):
         return IctsCase.objects.none()
-    if has_role(user, Role.ICTS_REVIEWER):
-        return IctsCase.objects.all()
-    if has_role(user, Role.ICTS_ANALYST):
-        return IctsCase.objects.filter(Q(assigned_analyst=user) | Q(status=CaseStatus.OPEN, assigned_analyst__isnull=True))
-    return IctsCase.objects.none()
+    return IctsCase.objects.filter(_granted(user, CASE_VIEW))
 
 
 def access_case_for_user(user, pk) -> IctsCase:
@@ -35,7 +41,7 @@ def access_case_for_user(user, pk) -> IctsCase:
 def packages_visible_to_obim(user):
     if not has_role(user, Role.OBIM_ANALYST):
         return IctsCase.objects.none()
-    return IctsCase.objects.filter(status__in=OBIM_VISIBLE)
+    return IctsCase.objects.filter(_granted(user, PACKAGE_VIEW), status__in=OBIM_VISIBLE)
 
 
 def access_transmitted_case_for_obim(user, pk) -> IctsCase:
@@ -55,3 +61,23 @@ def access_package_attachment(user, case_pk, pk) -> PackageAttachment:
         return PackageAttachment.objects.get(pk=pk, package__case=case)
     except (PackageAttachment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such document.") from None
+
+
+# --- grants, made by icts.services in the workflow's transactions -------------------------------------------
+
+
+def case_grants_open(case: IctsCase) -> None:
+    grant(CASE_VIEW, role_group(Role.ICTS_REVIEWER), case)
+    grant(CASE_VIEW, role_group(Role.ICTS_ANALYST), case)
+
+
+def case_grants_assign(case: IctsCase, *, analyst, previous) -> None:
+    """The case leaves the pool (or the previous analyst) for `analyst`."""
+    revoke(CASE_VIEW, role_group(Role.ICTS_ANALYST), case)
+    if previous is not None and previous != analyst:
+        revoke(CASE_VIEW, previous, case)
+    grant(CASE_VIEW, analyst, case)
+
+
+def case_grants_transmitted(case: IctsCase) -> None:
+    grant(PACKAGE_VIEW, role_group(Role.OBIM_ANALYST), case)

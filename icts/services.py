@@ -27,6 +27,7 @@ from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 
 from .models import PRIORITY_RANK, IctsCase, PackageAttachment, ResponsePackage, Review
+from .permissions import case_grants_assign, case_grants_open, case_grants_transmitted
 from .workflow import EDITABLE, CaseStatus, transition
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def case_open(*, partner_request: PartnerRequest) -> IctsCase:
         priority_rank=PRIORITY_RANK[partner_request.priority],
         due_at=partner_request.received_at + timedelta(days=days),
     )
+    case_grants_open(case)
     requests_services.notify_role(Role.ICTS_ANALYST, f"New {partner_request.priority}-priority ICTS case {case.case_number} "
                                   f"({partner_request.partner_id}).", url=f"/icts/cases/{case.pk}/")
     return case
@@ -74,6 +76,7 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
         previous = locked.assigned_analyst
         locked.assigned_analyst = analyst
         locked.save(update_fields=["assigned_analyst", "updated_at"])
+        case_grants_assign(locked, analyst=analyst, previous=previous)
         if locked.status == CaseStatus.OPEN:
             transition(locked, CaseStatus.PREPARING, actor=actor, reason=f"assigned to {analyst.get_username()}")
         if analyst != actor:
@@ -309,6 +312,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
     ResponsePackage.objects.filter(pk=package.pk).update(outbox_message=row, transmitted_at=now)
     PartnerRequest.objects.filter(pk=req.pk).update(reply_message=row)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")
+    case_grants_transmitted(case)
     request_transition(req, RequestStatus.ANSWERED, reason=f"response {case.case_number} transmitted")
     return CaseStatus.TRANSMITTED
 

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from PIL import Image
 
 from cpms.core.models import Agreement, BenefitCase, Partner, Person
+from cpms.core.services import case_set_officers
 from ident_bridge import icd
 
 
@@ -83,8 +84,9 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def officers(self, create, extracted, **kwargs):
-        if create and extracted:
-            self.assigned_officers.add(*extracted)
+        if create:
+            # As the workflow does: the assignment and the officers' object grants together.
+            case_set_officers(actor=None, case=self, officers=extracted or [])
 
 
 def png_bytes(color=(120, 140, 160), size=(8, 8)) -> bytes:

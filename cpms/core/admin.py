@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Agreement, BenefitCase, Notification, Partner, Person
+from .permissions import case_grants_sync
 
 
 @admin.register(Partner)
@@ -33,6 +34,11 @@ class BenefitCaseAdmin(admin.ModelAdmin):
     filter_horizontal = ("assigned_officers",)
     list_select_related = ("person",)
     show_full_result_count = False
+
+    def save_related(self, request, form, formsets, change):
+        # The assignment is saved by the form; the officers' object grants follow it (cpms.core.permissions).
+        super().save_related(request, form, formsets, change)
+        case_grants_sync(form.instance)
 
 
 @admin.register(Notification)

@@ -12,5 +12,6 @@ def cpms(request):
         "is_officer": has_role(user, Role.OFFICER, Role.SUPERVISOR),
         "is_icts": has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER),
         "is_obim": has_role(user, Role.OBIM_ANALYST),
+        "is_fdns": has_role(user, Role.FDNS_ANALYST),
         "is_privacy_officer": has_role(user, Role.PRIVACY_OFFICER),
     }

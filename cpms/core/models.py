@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 # NARA Disposition Authority DAA-0563-2013-0001-0005: records are kept 100 years from the date of birth.
 RETENTION_YEARS_FROM_BIRTH = 100
@@ -137,6 +138,23 @@ class BenefitCase(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_number
+
+
+# Object grants (django-guardian) on cases, with a real foreign key: the grant dies with its case, so a new
+# case that reuses a deleted one's id never inherits its grants, and lists join on an integer index instead
+# of guardian's generic varchar object_pk. Granted and revoked only by cpms.core.permissions.
+class BenefitCaseUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(BenefitCase, on_delete=models.CASCADE, related_name="user_grants")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass
+
+
+class BenefitCaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(BenefitCase, on_delete=models.CASCADE, related_name="group_grants")
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        pass
 
 
 class Partner(models.Model):

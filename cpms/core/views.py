@@ -43,6 +43,7 @@ LANDING_PAGES = (
     ((Role.OFFICER, Role.SUPERVISOR), "my-cases"),
     ((Role.ICTS_ANALYST, Role.ICTS_REVIEWER), "icts-queue"),
     ((Role.OBIM_ANALYST,), "obim-queue"),
+    ((Role.FDNS_ANALYST,), "fdns-referrals"),
     ((Role.PRIVACY_OFFICER,), "privacy-decisions"),
 )
 

@@ -15,7 +15,7 @@ from ident_bridge import icd
 
 from . import services
 from .models import PRIORITY_CHOICES, REASON_CHOICES, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
-from .permissions import access_attachment_for_user, access_query_for_user
+from .permissions import access_attachment_for_user, access_query_for_action, access_query_for_user
 from .selectors import queries_list, query_timeline
 
 
@@ -140,7 +140,7 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                    summary="Ask the partner for a third (last) round")
     @action(detail=True, methods=["post"], url_path="round3")
     def round3(self, request, pk=None):
-        query = self.get_object()
+        query = access_query_for_action(request.user, pk)
         data = Round3Serializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

@@ -1,9 +1,10 @@
 from auditlog.registry import auditlog
 
-from .models import InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
+from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 
 auditlog.register(InternationalQuery)
 auditlog.register(QueryRound)
 auditlog.register(Match)
 auditlog.register(PartnerResponse)
 auditlog.register(ResponseAttachment)
+auditlog.register(FdnsReferral)

@@ -74,3 +74,37 @@ class Round3Form(QueryErrorFormMixin, forms.Form):
         required=False,
         help_text="Why the additional information is needed for the case. The partner reads this.",
     )
+
+
+class ReferralForm(QueryErrorFormMixin, forms.Form):
+    analyst = forms.ModelChoiceField(
+        queryset=None, label="FDNS analyst", empty_label="- Select an analyst -",
+        error_messages={"required": "Choose the FDNS analyst to refer the results to.",
+                        "invalid_choice": "Choose an FDNS analyst from the list."},
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), max_length=2000, label="Why FDNS should look at these results",
+        error_messages={"required": "Say why FDNS should look at these results.",
+                        "max_length": "Shorten the reason to 2,000 characters or fewer."},
+    )
+    days = forms.IntegerField(
+        label="Access for (days)", initial=30, min_value=1, max_value=180,
+        help_text="The analyst can open the query until then; you can revoke the referral sooner.",
+        error_messages={"required": "Say for how many days (1 to 180) the analyst may see the results.",
+                        "invalid": "Enter a whole number of days from 1 to 180.",
+                        "min_value": "A referral lasts at least 1 day.", "max_value": "A referral lasts at most 180 days."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        from cpms.core.roles import Role
+
+        self.fields["analyst"].queryset = get_user_model().objects.filter(groups__name=Role.FDNS_ANALYST, is_active=True) \
+            .order_by("last_name", "first_name", "username")
+        self.fields["analyst"].label_from_instance = lambda u: f"{u.get_full_name() or u.get_username()} ({u.get_username()})"
+
+
+class ReferralRevokeForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=2000)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from guardian.models import UserObjectPermissionBase
 
 from ident_bridge import icd
 
@@ -165,3 +166,49 @@ class ResponseAttachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.media_type.startswith("image/") and self.media_type != "image/tiff"
+
+
+# --- FDNS referrals -------------------------------------------------------------------------------------------
+
+
+class InternationalQueryUserObjectPermission(UserObjectPermissionBase):
+    """Object grants on one query (django-guardian, direct foreign key): an FDNS analyst's referral."""
+
+    content_object = models.ForeignKey(InternationalQuery, on_delete=models.CASCADE, related_name="user_grants")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass
+
+
+class FdnsReferral(models.Model):
+    """An officer or supervisor refers a query's results to one FDNS fraud analyst, with a reason, for a time.
+
+    The analyst reads the query only while the referral is active (not expired, not revoked): the guardian
+    grant is made and removed with it, and the access check requires both.
+    """
+
+    query = models.ForeignKey(InternationalQuery, on_delete=models.PROTECT, related_name="fdns_referrals")
+    analyst = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fdns_referrals")
+    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["analyst", "-created_at"]),
+            models.Index(fields=["expires_at"], name="fdns_referral_active_idx", condition=Q(revoked_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.query} -> {self.analyst}"
+
+    @property
+    def is_active(self) -> bool:
+        from django.utils import timezone
+
+        return self.revoked_at is None and self.expires_at > timezone.now()

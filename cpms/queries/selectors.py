@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 
 from cpms.core.models import BenefitCase, Gender
 
-from .models import InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
+from .models import FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import queries_visible_to
 
 
@@ -23,6 +23,17 @@ def queries_for_case(user, case: BenefitCase):
 
 def queries_list(user):
     return queries_visible_to(user).select_related("partner", "case", "person").order_by("-updated_at", "-id")
+
+
+def referrals_for_analyst(user):
+    """The FDNS analyst's active referrals, newest first; each one's query is readable while it lasts."""
+    from django.utils import timezone
+
+    from .permissions import queries_visible_to
+
+    return (FdnsReferral.objects.filter(analyst_id=user.pk, revoked_at__isnull=True, expires_at__gt=timezone.now(),
+                                        query__in=queries_visible_to(user).values("pk"))
+            .select_related("query__partner", "query__person", "referred_by").order_by("-created_at", "-id"))
 
 
 def query_timeline(query: InternationalQuery) -> list[QueryRound]:

@@ -12,11 +12,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cpms.core.models import Agreement, BenefitCase, Notification, Partner
+from cpms.core.permissions import can_act_on_case
 from cpms.core.roles import Role, has_role
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 
-from .models import MAX_ROUNDS, InternationalQuery, Match, PartnerResponse, QueryRound, QueryTransition, ResponseAttachment
+from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, QueryTransition, ResponseAttachment
+from .permissions import referral_grant, referral_revoke_grant
 from .workflow import QueryStatus, TransitionNotAllowed, transition
 
 
@@ -49,9 +51,8 @@ def _new_query_ref() -> str:
 
 
 def _can_query_case(user, case: BenefitCase) -> bool:
-    if not has_role(user, Role.OFFICER, Role.SUPERVISOR):
-        return False
-    return case.assigned_officers.filter(pk=user.pk).exists()
+    # The case's object grant (an assigned officer, or the supervisors' group), checked in SQL.
+    return can_act_on_case(user, case)
 
 
 def query_submit(
@@ -340,3 +341,65 @@ def _clear_overdue(query: InternationalQuery) -> None:
 def _notify(query: InternationalQuery, kind: str, message: str) -> None:
     user_ids = set(query.case.assigned_officers.values_list("pk", flat=True)) | {query.requestor_id}
     Notification.objects.bulk_create(Notification(user_id=uid, kind=kind, message=message[:300], query=query) for uid in sorted(user_ids))
+
+
+# --- FDNS referrals -------------------------------------------------------------------------------------------
+
+REFERRAL_MAX_DAYS = 180
+
+
+def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, days: int = 30) -> FdnsReferral:
+    """Refer a query's results to an FDNS fraud analyst (PIA: officers may refer results to FDNS).
+
+    The analyst may read the query, its responses and files until the referral expires or is revoked.
+    """
+    if not _can_query_case(actor, query.case):
+        raise QueryError("Only an officer assigned to the case, or a supervisor, can refer its results.", code="forbidden")
+    if analyst is None or not has_role(analyst, Role.FDNS_ANALYST):
+        raise QueryError("Choose an FDNS analyst to refer the results to.", field="analyst")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 2000:
+        raise QueryError("Say why FDNS should look at these results (up to 2,000 characters).", field="reason")
+    if not isinstance(days, int) or not 1 <= days <= REFERRAL_MAX_DAYS:
+        raise QueryError(f"A referral lasts from 1 to {REFERRAL_MAX_DAYS} days.", field="days")
+    if not query.responses.exists():
+        raise QueryError("The partner has not answered yet: there are no results to refer.", code="wrong_state")
+    with transaction.atomic():
+        referral = FdnsReferral.objects.create(query=query, analyst=analyst, referred_by=actor, reason=reason,
+                                               expires_at=timezone.now() + timedelta(days=days))
+        referral_grant(referral)
+        Notification.objects.create(user=analyst, kind=Notification.Kind.ACTION, url=f"/queries/{query.pk}/",
+                                    message=f"{actor.get_username()} referred query {query.query_ref} to you "
+                                            f"until {referral.expires_at:%Y-%m-%d}."[:300])
+    return referral
+
+
+def referral_revoke(*, actor, referral: FdnsReferral, reason: str = "") -> FdnsReferral:
+    """End a referral now; the analyst loses the query at once (idempotent)."""
+    if actor is not None and not _can_query_case(actor, referral.query.case):
+        raise QueryError("Only an officer assigned to the case, or a supervisor, can revoke the referral.", code="forbidden")
+    with transaction.atomic():
+        locked = FdnsReferral.objects.select_for_update().select_related("query", "analyst").get(pk=referral.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at, locked.revoked_by, locked.revoke_reason = timezone.now(), actor, (reason or "").strip()[:2000]
+            locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+            referral_revoke_grant(locked)
+    return locked
+
+
+def referrals_expire(*, limit: int = 500) -> int:
+    """Remove the grants of referrals past their expiry (access already ends at expiry; this tidies the grants)."""
+    now = timezone.now()
+    expired = FdnsReferral.objects.filter(revoked_at__isnull=True, expires_at__lte=now).select_related("query", "analyst")[:limit]
+    count = 0
+    for referral in expired:
+        with transaction.atomic():
+            locked = FdnsReferral.objects.select_for_update(skip_locked=True).filter(pk=referral.pk, revoked_at__isnull=True).first()
+            if locked is None:
+                continue
+            # save(), not update(): the change goes through django-auditlog like every other.
+            locked.revoked_at, locked.revoke_reason = now, "expired"
+            locked.save(update_fields=["revoked_at", "revoke_reason"])
+            referral_revoke_grant(referral)
+            count += 1
+    return count

@@ -6,3 +6,8 @@ from . import services
 @shared_task(name="cpms.queries.tasks.flag_overdue_rounds", acks_late=True)
 def flag_overdue_rounds() -> int:
     return services.flag_overdue_rounds()
+
+
+@shared_task(name="cpms.queries.tasks.expire_referrals", acks_late=True)
+def expire_referrals() -> int:
+    return services.referrals_expire()

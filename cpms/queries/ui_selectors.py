@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from cpms.core.models import Gender
 from ident_bridge import icd
 
-from .models import InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
+from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .selectors import ComparedElement, query_timeline, side_by_side
 from .workflow import AWAITING_PARTNER, QueryStatus
 
@@ -43,6 +43,9 @@ class QueryView:
     match: Match | None
     identity: list[tuple[str, str]]
     rounds: list[RoundView]
+    # May act on the query (round 3, close, refer): the case's officers and supervisors, not a referred FDNS analyst.
+    can_act: bool = False
+    referrals: list[FdnsReferral] = field(default_factory=list)
 
     @property
     def awaiting_partner(self) -> bool:
@@ -50,11 +53,15 @@ class QueryView:
 
     @property
     def can_ask_round3(self) -> bool:
-        return self.query.status == QueryStatus.RESPONDED
+        return self.can_act and self.query.status == QueryStatus.RESPONDED
 
     @property
     def can_close(self) -> bool:
-        return self.query.status == QueryStatus.RESPONDED
+        return self.can_act and self.query.status == QueryStatus.RESPONDED
+
+    @property
+    def can_refer(self) -> bool:
+        return self.can_act and any(rv.response is not None for rv in self.rounds)
 
     @property
     def version(self) -> str:
@@ -70,8 +77,10 @@ class QueryView:
         return "|".join(parts)
 
 
-def query_view(query: InternationalQuery) -> QueryView:
-    """The query, its match, and every round with the partner's answer beside the USCIS record."""
+def query_view(query: InternationalQuery, *, can_act: bool = False) -> QueryView:
+    """The query, its match, and every round with the partner's answer beside the USCIS record.
+
+    `can_act` comes from the access helper the view used (access_query_for_action succeeded)."""
     match = Match.objects.filter(query=query).first()
     gender_labels = dict(Gender.choices)
     identity = []
@@ -90,4 +99,5 @@ def query_view(query: InternationalQuery) -> QueryView:
             rv.images = [a for a in attachments if a.is_image]
             rv.files = [a for a in attachments if not a.is_image]
         rounds.append(rv)
-    return QueryView(query=query, match=match, identity=identity, rounds=rounds)
+    referrals = list(query.fdns_referrals.select_related("analyst", "referred_by").order_by("-created_at")) if can_act else []
+    return QueryView(query=query, match=match, identity=identity, rounds=rounds, can_act=can_act, referrals=referrals)

@@ -10,4 +10,7 @@ urlpatterns = [
     path("queries/<int:pk>/close/", views.query_close_view, name="query-close"),
     path("queries/<int:pk>/attachments/<int:att>/", views.query_attachment, name="query-attachment"),
     path("queries/<int:pk>/print/", views.query_print, name="query-print"),
+    path("queries/<int:pk>/refer/", views.query_refer, name="query-refer"),
+    path("referrals/<int:pk>/revoke/", views.referral_revoke_view, name="referral-revoke"),
+    path("fdns/referrals/", views.fdns_referrals, name="fdns-referrals"),
 ]

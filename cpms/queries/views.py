@@ -4,19 +4,24 @@ from uuid import uuid4
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cpms.core.permissions import access_case_for_user
+from cpms.core.roles import Role, has_role
 
-from .forms import QueryNewForm, Round3Form
+from .forms import QueryNewForm, ReferralForm, ReferralRevokeForm, Round3Form
 from .pdf import render_query_pdf
 from cpms.audit.models import AccessLogEntry
 from cpms.audit.services import access_record
 
-from .permissions import access_attachment_for_user, access_query_for_user
-from .services import QueryError, partners_open_for_queries, query_close, query_request_round3, query_submit
+from .permissions import (access_attachment_for_user, access_query_for_action, access_query_for_user, access_referral_for_user,
+                          queries_actionable_by)
+from .selectors import referrals_for_analyst
+from .services import (QueryError, partners_open_for_queries, query_close, query_request_round3, query_submit, referral_create,
+                       referral_revoke)
 from .ui_selectors import query_view
 
 
@@ -49,7 +54,11 @@ def query_new(request, pk):
 def query_detail(request, pk):
     query = access_query_for_user(request.user, pk)
     access_record(user=request.user, obj=query, action=AccessLogEntry.Action.VIEW, person_id=query.person_id, request=request)
-    return render(request, "queries/query_detail.html", {"view": query_view(query)})
+    return render(request, "queries/query_detail.html", {"view": query_view(query, can_act=_can_act(request.user, query))})
+
+
+def _can_act(user, query) -> bool:
+    return queries_actionable_by(user).filter(pk=query.pk).exists()
 
 
 @login_required
@@ -57,7 +66,7 @@ def query_detail(request, pk):
 def query_timeline_partial(request, pk):
     """Polled by htmx while the partner has not answered. 204 (htmx swaps nothing) while nothing changed."""
     query = access_query_for_user(request.user, pk)
-    view = query_view(query)
+    view = query_view(query, can_act=_can_act(request.user, query))
     if request.GET.get("v") == view.version:
         return HttpResponse(status=204)
     access_record(user=request.user, obj=query, action=AccessLogEntry.Action.VIEW, person_id=query.person_id, request=request,
@@ -68,7 +77,7 @@ def query_timeline_partial(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def query_round3(request, pk):
-    query = access_query_for_user(request.user, pk)
+    query = access_query_for_action(request.user, pk)
     refusal = None
     if request.method == "GET":
         form = Round3Form()
@@ -91,7 +100,7 @@ def query_round3(request, pk):
 @login_required
 @require_POST
 def query_close_view(request, pk):
-    query = access_query_for_user(request.user, pk)
+    query = access_query_for_action(request.user, pk)
     try:
         query_close(actor=request.user, query=query)
     except QueryError as exc:
@@ -123,3 +132,46 @@ def query_print(request, pk):
     response["Content-Disposition"] = f'attachment; filename="{query.query_ref}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def query_refer(request, pk):
+    """Refer a query's results to an FDNS fraud analyst, with a reason, for a limited time."""
+    query = access_query_for_action(request.user, pk)
+    form = ReferralForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = referral_create(actor=request.user, query=query, **form.cleaned_data)
+        except QueryError as exc:
+            form.add_query_error(exc)
+        else:
+            messages.success(request, f"Referred to {referral.analyst.get_full_name() or referral.analyst.get_username()} "
+                                      f"until {referral.expires_at:%d %b %Y}.")
+            return redirect("query-detail", pk=query.pk)
+    return render(request, "queries/query_refer.html", {"query": query, "form": form})
+
+
+@login_required
+@require_POST
+def referral_revoke_view(request, pk):
+    referral = access_referral_for_user(request.user, pk)
+    form = ReferralRevokeForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        referral_revoke(actor=request.user, referral=referral, reason=reason)
+    except QueryError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The referral to {referral.analyst.get_username()} is revoked.")
+    return redirect("query-detail", pk=referral.query_id)
+
+
+@login_required
+@require_GET
+def fdns_referrals(request):
+    """An FDNS analyst's active referrals (the only queries they can open)."""
+    if not has_role(request.user, Role.FDNS_ANALYST):
+        raise Http404("No such page.")
+    page = Paginator(referrals_for_analyst(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "queries/fdns_referrals.html", {"page": page})

@@ -9,6 +9,7 @@ from cpms.cis.models import CisClassEntry, CisRecord
 from cpms.core.demo_data import CIS, DEMO_PASSWORD, EXTRA_PEOPLE, PEOPLE, USERS
 from cpms.core.models import BenefitCase, Person
 from cpms.core.reference_data import load_reference_data
+from cpms.core.services import case_set_officers
 from cpms.core.roles import Role
 
 # What the admin group may do in Django admin: reference data, people and cases, and reading the IDENT log.
@@ -60,7 +61,7 @@ class Command(BaseCommand):
                 defaults={**fields, "dob_year": year, "dob_month": month, "dob_day": day},
             )
             case, _ = BenefitCase.objects.get_or_create(receipt_number=receipt, defaults={"kind": kind, "person": person})
-            case.assigned_officers.add(users[assignee])
+            case_set_officers(actor=None, case=case, officers=[users[assignee]])
         for fields in EXTRA_PEOPLE:
             fields = dict(fields)
             year, month, day = fields.pop("dob")

@@ -1,0 +1,251 @@
+"""The authorization matrix: every URL the project has (pages, API, downloads, PDF, admin), as every persona.
+
+Each role's owner of the object (holding its grant), a colleague of the same role without the grant, every
+other role, an administrator, a superuser without any role, and an anonymous visitor. The table below says
+who is allowed; everyone else must get exactly 404 (no existence leak), and a list must not show the object.
+A URL added to the project without a row here fails `test_every_url_is_in_the_matrix`.
+
+Each request runs in a savepoint that is rolled back, so an allowed POST (a close, a revoke) does not change
+the world the next persona sees.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.worlds import PERSONAS, build_world
+
+OFFICERS = {"officer", "supervisor"}
+FDNS = {"fdns_analyst"}
+ICTS = {"icts_analyst", "icts_reviewer"}
+OBIM = {"obim_analyst"}
+PRIVACY = {"privacy_officer"}
+AUTHENTICATED = set(PERSONAS) - {"anonymous"}
+
+# name: (method, object keys for the URL's arguments, who may)
+OBJECT_URLS = {
+    "case-detail": ("get", ["case"], OFFICERS),
+    "query-new": ("get", ["case"], OFFICERS),
+    "query-detail": ("get", ["query"], OFFICERS | FDNS),
+    "query-timeline-partial": ("get", ["query"], OFFICERS | FDNS),
+    "query-attachment": ("get", ["query", "attachment"], OFFICERS | FDNS),
+    "query-print": ("get", ["query"], OFFICERS | FDNS),
+    "query-round3": ("get", ["query"], OFFICERS),
+    "query-close": ("post", ["query"], OFFICERS),
+    "query-refer": ("get", ["query"], OFFICERS),
+    "referral-revoke": ("post", ["referral"], OFFICERS),
+    "icts-case": ("get", ["icts"], ICTS),
+    "icts-assign": ("post", ["icts"], ICTS),
+    "icts-package": ("get", ["icts"], ICTS),
+    "icts-upload": ("post", ["icts"], ICTS),
+    "icts-attachment": ("get", ["icts", "icts_att"], ICTS),
+    "icts-attachment-remove": ("post", ["icts", "icts_att"], ICTS),
+    "icts-submit": ("post", ["icts"], ICTS),
+    "icts-review": ("post", ["icts"], ICTS),
+    "obim-package": ("get", ["sent"], OBIM),
+    "obim-package-download": ("get", ["sent"], OBIM),
+    "obim-attachment": ("get", ["sent", "sent_att"], OBIM),
+    "partner-request": ("get", ["preq"], ICTS | PRIVACY),
+    "partner-request-augment": ("get", ["preq"], ICTS | PRIVACY),
+    "privacy-referral": ("get", ["referred"], PRIVACY),
+    "privacy-referral-resolve": ("post", ["referred"], PRIVACY),
+    "privacy-accounting": ("get", ["subject"], PRIVACY),
+    "privacy-accounting-csv": ("get", ["subject"], PRIVACY),
+    "privacy-accounting-pdf": ("get", ["subject"], PRIVACY),
+    "api-case-detail": ("get", ["case"], OFFICERS),
+    "api-query-detail": ("get", ["query"], OFFICERS | FDNS),
+    "api-query-attachment": ("get", ["query", "attachment"], OFFICERS | FDNS),
+    "api-query-round3": ("post", ["query"], OFFICERS),
+    "api-partner-request-detail": ("get", ["preq"], ICTS | PRIVACY),
+    "api-partner-request-augment": ("post", ["preq"], ICTS | PRIVACY),
+    "api-partner-request-resolve": ("post", ["referred"], PRIVACY),
+    "api-icts-case-detail": ("get", ["icts"], ICTS),
+    "api-icts-case-assign": ("post", ["icts"], ICTS),
+    "api-icts-case-attachment": ("get", ["icts", "icts_att"], ICTS),
+    "api-icts-case-attachments": ("post", ["icts"], ICTS),
+    "api-icts-case-package": ("put", ["icts"], ICTS),
+    "api-icts-case-review": ("post", ["icts"], ICTS),
+    "api-icts-case-submit": ("post", ["icts"], ICTS),
+    "api-obim-package-detail": ("get", ["sent"], OBIM),
+    "api-obim-package-download": ("get", ["sent"], OBIM),
+}
+
+# Lists and role pages: who sees the world's object in it (others get 404, or the list without it).
+LIST_URLS = {
+    "my-cases": ("case", lambda o: o.receipt_number, OFFICERS),
+    "fdns-referrals": ("query", lambda o: o.query_ref, FDNS),
+    "icts-queue": ("icts", lambda o: o.case_number, ICTS),
+    "obim-queue": ("sent", lambda o: o.case_number, OBIM),
+    "privacy-decisions": ("preq", lambda o: o.request_ref, PRIVACY),
+    "privacy-referrals": ("referred", lambda o: o.request_ref, PRIVACY),
+    "privacy-accounting-search": (None, None, PRIVACY),
+    "privacy-access-log": (None, None, PRIVACY),
+    "privacy-audit": (None, None, PRIVACY),
+    "api-case-list": ("case", lambda o: o.receipt_number, OFFICERS),
+    "api-query-list": ("query", lambda o: o.query_ref, OFFICERS | FDNS),
+    "api-partner-request-list": ("preq", lambda o: o.request_ref, ICTS | PRIVACY),
+    "api-icts-case-list": ("icts", lambda o: o.case_number, ICTS),
+    "api-obim-package-list": ("sent", lambda o: o.case_number, OBIM),
+}
+
+# Not about any user's object: the expected status for everyone (anonymous included, unless said).
+OPEN_URLS = {
+    "healthz": ("get", 200, 200),
+    "system-use": ("get", 200, 200),
+    "login": ("get", 200, 200),
+    "logout": ("post", 302, 302),
+    "api-token": ("post", 400, 400),  # credentials, not a session
+    "ident_bridge:messages": ("post", 401, 401),  # IDENT's HMAC signature, not a user
+    "home": ("get", 302, 302),
+    "notifications": ("get", 200, 302),
+    "notifications-read": ("post", 302, 302),
+    "api-schema": ("get", 200, 403),
+    "api-docs": ("get", 200, 403),
+}
+
+
+def _walk(patterns, namespace=None):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.app_name == "admin":
+                continue
+            yield from _walk(p.url_patterns, p.namespace or namespace)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{namespace}:{p.name}" if namespace else p.name
+
+
+def test_every_url_is_in_the_matrix():
+    names = set(_walk(get_resolver().url_patterns))
+    tabled = set(OBJECT_URLS) | set(LIST_URLS) | set(OPEN_URLS)
+    assert names - tabled == set(), "URLs without a row in the authorization matrix"
+    assert tabled - names == set(), "rows for URLs the project no longer has"
+
+
+@pytest.fixture
+def world(db, django_capture_on_commit_callbacks, monkeypatch):
+    return build_world(django_capture_on_commit_callbacks, monkeypatch)
+
+
+def _request(world, persona: str, method: str, url: str):
+    """One request as `persona`, inside a savepoint that is rolled back afterwards."""
+    with transaction.atomic():
+        client = Client()
+        client.post(reverse("system-use"))
+        if persona != "anonymous":
+            client.force_login(world.users[persona])
+        resp = getattr(client, method)(url)
+        body = b"".join(resp.streaming_content) if resp.streaming else resp.content
+        transaction.set_rollback(True)
+    return resp, body
+
+
+def _anonymous_denied(url: str, resp) -> bool:
+    if url.startswith("/api/"):
+        return resp.status_code in (401, 403)
+    return resp.status_code == 302 and ("/accounts/login/" in resp["Location"] or "/system-use/" in resp["Location"])
+
+
+@pytest.mark.parametrize("name", sorted(OBJECT_URLS))
+def test_object_url_allows_exactly_its_table(world, name):
+    method, keys, allowed = OBJECT_URLS[name]
+    url = reverse(name, args=[world[k].pk for k in keys])
+    wrong = {}
+    for persona in PERSONAS:
+        resp, _ = _request(world, persona, method, url)
+        if persona == "anonymous":
+            ok = _anonymous_denied(url, resp)
+        elif persona in allowed:
+            ok = resp.status_code not in (404, 500)
+        else:
+            ok = resp.status_code == 404
+        if not ok:
+            wrong[persona] = resp.status_code
+    assert wrong == {}, f"{method.upper()} {url}: allowed {sorted(allowed)}; unexpected answers {wrong}"
+
+
+@pytest.mark.parametrize("name", sorted(LIST_URLS))
+def test_list_shows_the_object_to_exactly_its_table(world, name):
+    key, marker_of, allowed = LIST_URLS[name]
+    url = reverse(name)
+    marker = marker_of(world[key]).encode() if key else None
+    wrong = {}
+    for persona in PERSONAS:
+        resp, body = _request(world, persona, "get", url)
+        if persona == "anonymous":
+            ok = _anonymous_denied(url, resp)
+        elif persona in allowed:
+            ok = resp.status_code == 200 and (marker is None or marker in body)
+        else:
+            ok = resp.status_code == 404 or (resp.status_code == 200 and marker is not None and marker not in body)
+        if not ok:
+            wrong[persona] = resp.status_code
+    assert wrong == {}, f"GET {url}: allowed {sorted(allowed)}; unexpected answers {wrong}"
+
+
+@pytest.mark.parametrize("name", sorted(OPEN_URLS))
+def test_open_url_answers_everyone_alike(world, name):
+    method, signed_in, anonymous = OPEN_URLS[name]
+    url = reverse(name)
+    got = {p: _request(world, p, method, url)[0].status_code for p in PERSONAS}
+    expected = {p: anonymous if p == "anonymous" else signed_in for p in PERSONAS}
+    assert got == expected
+
+
+# --- the admin ------------------------------------------------------------------------------------------------
+
+# Partner data never appears in the admin, for anyone: these models are not registered at all.
+SEQUESTERED = ["queries.Match", "queries.PartnerResponse", "queries.ResponseAttachment", "queries.FdnsReferral",
+               "icts.IctsCase", "icts.ResponsePackage", "icts.PackageAttachment", "partner_requests.PartnerRequest",
+               "partner_requests.Augmentation", "audit.AccessLogEntry"]
+
+
+def test_partner_data_has_no_admin():
+    from django.apps import apps
+
+    registered = {f"{m._meta.app_label}.{m.__name__}" for m in admin.site._registry}
+    missing = [label for label in SEQUESTERED if apps.get_model(label) is None]
+    assert missing == [] and registered & set(SEQUESTERED) == set()
+
+
+def _admin_urls(world):
+    """Every admin page of every registered model: list, add, and for one existing row change, history, delete."""
+    urls = [reverse("admin:index")]
+    for model, _model_admin in admin.site._registry.items():
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        urls.append(reverse(f"{prefix}_changelist"))
+        urls.append(reverse(f"{prefix}_add"))
+        obj = model._default_manager.order_by("pk").first()
+        if obj is not None:
+            for view in ("change", "history", "delete"):
+                urls.append(reverse(f"{prefix}_{view}", args=[obj.pk]))
+    return urls
+
+
+def test_admin_is_closed_to_everyone_but_staff(world):
+    urls = _admin_urls(world)
+    assert len(urls) > 30
+    wrong = []
+    for persona in set(PERSONAS) - {"admin", "superuser"}:
+        for url in urls:
+            resp, _ = _request(world, persona, "get", url)
+            if not (resp.status_code == 302 and "/admin/login/" in resp["Location"]):
+                wrong.append((persona, url, resp.status_code))
+    assert wrong == []
+
+
+def test_admin_pages_never_show_partner_data(world):
+    """The admin role and a superuser administer messages and queries without reading what partners sent."""
+    query = world["query"]
+    # What the partner sent in its answer (response_message's person and immigration status).
+    secrets_of_partner = [b"Protected person", b"IRCC analyst"]
+    wrong = []
+    for persona in ("admin", "superuser"):
+        for url in _admin_urls(world) + [reverse("admin:queries_internationalquery_change", args=[query.pk])]:
+            resp, body = _request(world, persona, "get", url)
+            if resp.status_code >= 500 or any(s in body for s in secrets_of_partner):
+                wrong.append((persona, url, resp.status_code))
+    assert wrong == []
