@@ -8,7 +8,9 @@ class IctsConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from .models import IctsCase, PackageAttachment, ResponsePackage, Review
+        from .models import (IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission, PackageAttachment,
+                             ResponsePackage, Review)
 
-        for model in (IctsCase, ResponsePackage, PackageAttachment, Review):
+        for model in (IctsCase, ResponsePackage, PackageAttachment, Review, IctsCaseUserObjectPermission,
+                      IctsCaseGroupObjectPermission):
             auditlog.register(model)

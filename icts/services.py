@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
+from cpms.audit.services import audited_update
 from cpms.core.models import Agreement, Notification
 from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision, DisclosureRecord
@@ -191,7 +192,7 @@ def package_submit(*, actor, case: IctsCase) -> IctsCase:
         raise IctsError("Fill in the response before submitting it for review.", code="wrong_state")
     _check_against_agreement(case, package)
     with transaction.atomic():
-        ResponsePackage.objects.filter(pk=package.pk).update(submitted_at=timezone.now())
+        audited_update(ResponsePackage, package.pk, submitted_at=timezone.now())
         transition(case, CaseStatus.IN_REVIEW, actor=actor, reason="submitted for review")
     requests_services.notify_role(Role.ICTS_REVIEWER, f"ICTS case {case.case_number} is ready for review.", url=f"/icts/cases/{case.pk}/")
     return case
@@ -213,7 +214,7 @@ def package_review(*, actor, case: IctsCase, verdict: str, comments: str = "") -
         if verdict == Review.Verdict.APPROVED:
             _check_against_agreement(case, package)
             transition(case, CaseStatus.APPROVED, actor=actor, reason="approved")
-            ResponsePackage.objects.filter(pk=package.pk).update(approved_by=actor, approved_at=timezone.now())
+            audited_update(ResponsePackage, package.pk, approved_by=actor, approved_at=timezone.now())
             from .tasks import package_transmit_task
 
             transaction.on_commit(lambda: package_transmit_task.delay(case.pk))
@@ -252,7 +253,7 @@ def package_transmit(case_id: int) -> str:
             Decision.objects.create(partner_request=req, stage=Decision.Stage.TRANSMISSION, outcome=ev.outcome, ruleset=ruleset,
                                     reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
             why = "Protected status changed since the case opened: " + "; ".join(r["why"] for r in ev.reasons)
-            IctsCase.objects.filter(pk=case.pk).update(blocked_reason=why[:2000])
+            audited_update(IctsCase, case.pk, blocked_reason=why[:2000])
             transition(case, CaseStatus.BLOCKED, reason=why)
             request_transition(req, RequestStatus.REFERRED, reason=why)
             requests_services.notify_role(Role.PRIVACY_OFFICER, f"Transmission of {case.case_number} was stopped: {why}"[:300],
@@ -309,8 +310,8 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
         package=package, outbox_message=row,
         retain_until=DisclosureRecord.retention_for(now.date(), req.person.retain_until),
     )
-    ResponsePackage.objects.filter(pk=package.pk).update(outbox_message=row, transmitted_at=now)
-    PartnerRequest.objects.filter(pk=req.pk).update(reply_message=row)
+    audited_update(ResponsePackage, package.pk, outbox_message=row, transmitted_at=now)
+    audited_update(PartnerRequest, req.pk, reply_message=row)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")
     case_grants_transmitted(case)
     request_transition(req, RequestStatus.ANSWERED, reason=f"response {case.case_number} transmitted")

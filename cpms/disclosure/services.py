@@ -4,6 +4,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from cpms.audit.services import audited_update
+
 from .models import Rule, RuleSet
 
 
@@ -21,7 +23,8 @@ def ruleset_new_draft(*, actor, source: RuleSet, note: str = "") -> RuleSet:
 
 def ruleset_publish(*, actor, ruleset: RuleSet) -> RuleSet:
     with transaction.atomic():
-        RuleSet.objects.select_for_update().filter(is_active=True).update(is_active=False)
-        RuleSet.objects.filter(pk=ruleset.pk).update(is_active=True, published_at=timezone.now())
+        for pk in RuleSet.objects.select_for_update().filter(is_active=True).values_list("pk", flat=True):
+            audited_update(RuleSet, pk, is_active=False)
+        audited_update(RuleSet, ruleset.pk, is_active=True, published_at=timezone.now())
     ruleset.refresh_from_db()
     return ruleset

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from cpms.audit.services import audited_update
 from cpms.cis.pcqs import CisAnswer, PcqsUnavailable, get_pcqs
 from cpms.core.models import Agreement, Notification, Person
 from cpms.core.roles import Role
@@ -163,9 +164,8 @@ def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
         Decision.objects.create(partner_request=req, stage=Decision.Stage.INTAKE, outcome=Outcome.NO_DECISION, ruleset=ruleset,
                                 reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
         transition(req, RequestStatus.AWAITING_CIS, reason=_summary(ev))
-    PartnerRequest.objects.filter(pk=req.pk).update(
-        cis_attempts=req.cis_attempts + 1, next_check_at=now + timedelta(seconds=settings.PCQS_RETRY_SECONDS)
-    )
+    audited_update(PartnerRequest, req.pk, cis_attempts=req.cis_attempts + 1,
+                   next_check_at=now + timedelta(seconds=settings.PCQS_RETRY_SECONDS))
     return RequestStatus.AWAITING_CIS
 
 
@@ -191,7 +191,7 @@ def reply_no_match(req: PartnerRequest):
     identical on the wire (ICD §3): only request_ref and outcome."""
     row = outbox_enqueue(message_type="request.reply", partner=req.partner_id,
                          body={"request_ref": req.request_ref, "outcome": "no_match"}, ref=req.request_ref)
-    PartnerRequest.objects.filter(pk=req.pk).update(reply_message=row)
+    audited_update(PartnerRequest, req.pk, reply_message=row)
     req.reply_message = row
     return row
 

@@ -1,6 +1,6 @@
 from auditlog.registry import auditlog
 
-from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
+from .models import FdnsReferral, InternationalQuery, InternationalQueryUserObjectPermission, Match, PartnerResponse, QueryRound, ResponseAttachment
 
 auditlog.register(InternationalQuery)
 auditlog.register(QueryRound)
@@ -8,3 +8,4 @@ auditlog.register(Match)
 auditlog.register(PartnerResponse)
 auditlog.register(ResponseAttachment)
 auditlog.register(FdnsReferral)
+auditlog.register(InternationalQueryUserObjectPermission)

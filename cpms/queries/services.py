@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from cpms.audit.services import audited_update
 from cpms.core.models import Agreement, BenefitCase, Notification, Partner
 from cpms.core.permissions import can_act_on_case
 from cpms.core.roles import Role, has_role
@@ -324,8 +325,9 @@ def flag_overdue_rounds(*, now=None) -> int:
     flagged = 0
     for query in InternationalQuery.objects.filter(pk__in=ids).select_related("partner"):
         with transaction.atomic():
-            updated = InternationalQuery.objects.filter(pk=query.pk, overdue_since__isnull=True).update(overdue_since=now)
-            if updated:
+            locked = InternationalQuery.objects.select_for_update().filter(pk=query.pk, overdue_since__isnull=True).first()
+            if locked is not None:
+                audited_update(InternationalQuery, query.pk, overdue_since=now)
                 flagged += 1
                 _notify(query, Notification.Kind.OVERDUE,
                         f"{query.query_ref}: {query.partner.name} has not answered for {settings.QUERY_ROUND_OVERDUE_HOURS:g} hours.")
@@ -334,7 +336,7 @@ def flag_overdue_rounds(*, now=None) -> int:
 
 def _clear_overdue(query: InternationalQuery) -> None:
     if query.overdue_since:
-        InternationalQuery.objects.filter(pk=query.pk).update(overdue_since=None)
+        audited_update(InternationalQuery, query.pk, overdue_since=None)
         query.overdue_since = None
 
 
