@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from cpms.core.models import SortedGrant, epoch_ms
+
 from ident_bridge import icd
 
 from .workflow import CaseStatus
@@ -41,20 +43,24 @@ class IctsCase(models.Model):
     def __str__(self) -> str:
         return self.case_number
 
+    def grant_sort_key(self) -> int:
+        """The work queue's order (priority, then due date) as one integer, sorted ascending."""
+        return (self.priority_rank << 42) + epoch_ms(self.due_at)
+
 
 # Object grants on ICTS cases (django-guardian, direct foreign keys: see BenefitCaseUserObjectPermission).
-class IctsCaseUserObjectPermission(UserObjectPermissionBase):
+class IctsCaseUserObjectPermission(SortedGrant, UserObjectPermissionBase):
     content_object = models.ForeignKey(IctsCase, on_delete=models.CASCADE, related_name="user_grants")
 
     class Meta(UserObjectPermissionBase.Meta):
-        pass
+        indexes = [models.Index(fields=["user", "permission", "sort_key", "content_object"], name="icts_user_grant_page_idx")]
 
 
-class IctsCaseGroupObjectPermission(GroupObjectPermissionBase):
+class IctsCaseGroupObjectPermission(SortedGrant, GroupObjectPermissionBase):
     content_object = models.ForeignKey(IctsCase, on_delete=models.CASCADE, related_name="group_grants")
 
     class Meta(GroupObjectPermissionBase.Meta):
-        pass
+        indexes = [models.Index(fields=["group", "permission", "sort_key", "content_object"], name="icts_group_grant_page_idx")]
 
 
 class CaseTransition(models.Model):

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cpms.core.permissions import page_number
 from cpms.core.roles import Role, has_role
 from cpms.queries.ui_selectors import REQUESTED_ITEM_LABELS
 from cpms.partner_requests.views import AUGMENTABLE, augmentation_views, subject_rows
@@ -18,7 +19,7 @@ from ident_bridge.models import OutboxMessage
 from . import services
 from .forms import ELEMENT_LABELS, KIND_LABELS, AssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm, package_initial
 from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
-from .selectors import authorised_for, case_accuracy, obim_queue, work_queue
+from .selectors import authorised_for, case_accuracy, obim_queue, work_queue_page
 from .workflow import ACTIVE, EDITABLE, CaseStatus
 
 CASES_PER_PAGE = 25
@@ -45,7 +46,7 @@ def icts_queue(request):
     _require_role(request.user, *ICTS_ROLES)
     form = QueueFilterForm(request.GET)
     filters = form.filters()
-    page = Paginator(work_queue(request.user, **filters), CASES_PER_PAGE).get_page(request.GET.get("page"))
+    page = work_queue_page(request.user, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE, **filters)
     is_reviewer = has_role(request.user, Role.ICTS_REVIEWER)
     query = request.GET.copy()
     query.pop("page", None)

@@ -1,23 +1,40 @@
 from django.db.models import Count, Max, Q
 
-from .models import Notification
-from .permissions import cases_visible_to
+from .models import BenefitCase, BenefitCaseGroupObjectPermission, BenefitCaseUserObjectPermission, Notification
+from .permissions import CASE_VIEW, GrantPage, cases_visible_to, granted_page
+from .roles import Role, has_role
 
 
-def my_cases(user, *, search: str = ""):
-    """The officer's case list, with counts of queries awaiting a partner and overdue ones, in one query."""
+def _search(search: str) -> Q:
+    return Q(receipt_number__iexact=search) | Q(person__a_number__iexact=search) | Q(person__family_name__icontains=search)
+
+
+def _with_counts(qs):
     from cpms.queries.workflow import AWAITING_PARTNER
 
-    qs = cases_visible_to(user).select_related("person")
-    if search:
-        qs = qs.filter(
-            Q(receipt_number__iexact=search) | Q(person__a_number__iexact=search) | Q(person__family_name__icontains=search)
-        )
-    return qs.annotate(
+    return qs.select_related("person").annotate(
         open_queries=Count("queries", filter=Q(queries__status__in=AWAITING_PARTNER), distinct=True),
         overdue_queries=Count("queries", filter=Q(queries__overdue_since__isnull=False), distinct=True),
         last_activity=Max("queries__updated_at"),
-    ).order_by("-is_open", "-created_at", "-id")
+    )
+
+
+def my_cases_page(user, *, search: str = "", number: int = 1, per_page: int = 50) -> GrantPage:
+    """A page of the officer's case list (open cases first, newest first), read from the case grants in the
+    grants' order: as cheap for a supervisor who may see every case as for an officer with twenty."""
+    if not has_role(user, Role.OFFICER, Role.SUPERVISOR):
+        return GrantPage([], number=1, has_next=False)
+    return granted_page(user, CASE_VIEW, queryset=_with_counts(BenefitCase.objects.all()),
+                        user_model=BenefitCaseUserObjectPermission, group_model=BenefitCaseGroupObjectPermission,
+                        where=_search(search) if search else None, descending=True, number=number, per_page=per_page)
+
+
+def my_cases(user, *, search: str = ""):
+    """The officer's case list as a queryset (the API pages it), with counts of open and overdue queries."""
+    qs = cases_visible_to(user)
+    if search:
+        qs = qs.filter(_search(search))
+    return _with_counts(qs).order_by("-is_open", "-created_at", "-id")
 
 
 def notifications_for(user):

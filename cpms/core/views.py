@@ -13,9 +13,9 @@ from cpms.queries.selectors import queries_for_case
 
 from .forms import CaseSearchForm
 from .middleware import SESSION_KEY
-from .permissions import access_case_for_user
+from .permissions import access_case_for_user, page_number
 from .roles import Role, has_role
-from .selectors import my_cases, notifications_for
+from .selectors import my_cases_page, notifications_for
 from .services import notifications_mark_read
 
 CASES_PER_PAGE = 25
@@ -63,7 +63,7 @@ def home(request):
 def my_cases_view(request):
     form = CaseSearchForm(request.GET)
     search = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    page = Paginator(my_cases(request.user, search=search), CASES_PER_PAGE).get_page(request.GET.get("page"))
+    page = my_cases_page(request.user, search=search, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE)
     return render(request, "core/my_cases.html", {"form": form, "search": search, "page": page})
 
 

@@ -1,0 +1,94 @@
+"""Work-queue pages read from the grant tables (sort_key) give exactly the queryset's order, page by page,
+for a user with a few grants, a user whose group holds them all, and a user with both."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from cpms.core.models import BenefitCase
+from cpms.core.permissions import case_grants_sync, grants_refresh_sort_key
+from cpms.core.selectors import my_cases, my_cases_page
+from icts.models import IctsCase, IctsCaseGroupObjectPermission
+from icts.selectors import work_queue, work_queue_page
+from tests.factories import AgreementFactory, CaseFactory, PersonFactory, UserFactory, cis_record, request_message
+from tests.worlds import receive_request
+
+
+def all_pages(fetch, per_page=3):
+    seen, number = [], 1
+    while True:
+        page = fetch(number=number, per_page=per_page)
+        seen += [obj.pk for obj in page]
+        assert len(page) <= per_page
+        if not page.has_next():
+            return seen
+        number += 1
+
+
+@pytest.fixture
+def cases(db):
+    owner, other, supervisor = UserFactory(role="officer"), UserFactory(role="officer"), UserFactory(role="supervisor")
+    made = []
+    for i in range(11):
+        case = CaseFactory(officers=[owner if i % 3 else other], person=PersonFactory(family_name=f"Name{i % 4}"))
+        BenefitCase.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=i * 7 % 5))
+        case.refresh_from_db()
+        if i % 4 == 0:
+            case.is_open = False
+            case.save()
+        case_grants_sync(case)  # as the admin does after a change: the grants' sort keys follow
+        made.append(case)
+    return owner, other, supervisor
+
+
+@pytest.mark.parametrize("who", [0, 1, 2])
+@pytest.mark.parametrize("search", ["", "name1", "NAME2"])
+def test_my_cases_pages_follow_the_querysets_order(cases, who, search):
+    user = cases[who]
+    expected = list(my_cases(user, search=search).values_list("pk", flat=True))
+    assert all_pages(lambda **kw: my_cases_page(user, search=search, **kw)) == expected
+    assert expected  # every persona has something to page through
+
+
+def test_a_closed_case_moves_down_the_list(cases):
+    owner = cases[0]
+    first = my_cases_page(owner, per_page=50).object_list[0]
+    first.is_open = False
+    first.save()
+    case_grants_sync(first)
+    listed = my_cases_page(owner, per_page=50).object_list
+    assert listed.index(first) == sum(1 for c in listed if c.is_open)  # the first of the closed ones
+
+
+def test_other_roles_get_an_empty_page(cases):
+    page = my_cases_page(UserFactory(role="icts_analyst"))
+    assert list(page) == [] and not page.has_next()
+
+
+@pytest.fixture
+def icts_cases(db, django_capture_on_commit_callbacks):
+    from icts import services
+
+    AgreementFactory(partner__code="CAN")
+    cis_record(PersonFactory(fin="FIN1000000001"))
+    analyst, colleague, reviewer = UserFactory(role="icts_analyst"), UserFactory(role="icts_analyst"), UserFactory(role="icts_reviewer")
+    for i in range(10):
+        req = receive_request(request_message(request_ref=f"CAN-PAGE-{i}", priority=("high", "medium", "low")[i % 3]),
+                              django_capture_on_commit_callbacks)
+        IctsCase.objects.filter(pk=req.icts_case.pk).update(due_at=timezone.now() + timedelta(hours=(i * 5) % 7))
+        case = IctsCase.objects.get(pk=req.icts_case.pk)
+        grants_refresh_sort_key(case, IctsCaseGroupObjectPermission)
+        if i % 3 == 1:
+            services.case_assign(actor=analyst, case=case, analyst=analyst)
+        elif i % 3 == 2:
+            services.case_assign(actor=colleague, case=case, analyst=colleague)
+    return analyst, colleague, reviewer
+
+
+@pytest.mark.parametrize("who", [0, 1, 2])
+@pytest.mark.parametrize("filters", [{}, {"mine": True}, {"priority": "high"}, {"status": "preparing"}])
+def test_work_queue_pages_follow_the_querysets_order(icts_cases, who, filters):
+    user = icts_cases[who]
+    expected = list(work_queue(user, **filters).values_list("pk", flat=True))
+    assert all_pages(lambda **kw: work_queue_page(user, **filters, **kw)) == expected
