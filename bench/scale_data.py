@@ -128,7 +128,7 @@ def generate(scale: float) -> dict[str, int]:
             FROM generate_series(1, %(n)s::int) i""", {"n": n["cases"]})
         step(conn, "case assignments", """
             INSERT INTO core_benefitcase_assigned_officers (benefitcase_id, user_id)
-            SELECT i, %(lo)s + (i * 7919) %% %(k)s FROM generate_series(1, %(n)s::int) i""",
+            SELECT i, %(lo)s + (i::bigint * 7919) %% %(k)s FROM generate_series(1, %(n)s::int) i""",
              {"n": n["cases"], "lo": off_lo, "k": officers})
         view_case = perm_id(conn, "core", "view_benefitcase")
         step(conn, "case grants (officer, supervisors' group)", """
@@ -145,7 +145,7 @@ def generate(scale: float) -> dict[str, int]:
                                                     case_id, partner_id, person_id, requestor_id)
             SELECT 'Q-' || i, 'asylum_claimant', 'medium', (ARRAY['responded','closed','awaiting_round2','no_match'])[1 + i %% 4],
                    now() - make_interval(secs => (%(n)s - i) * 6), now() - make_interval(secs => (%(n)s - i) * 6), %(a)s,
-                   1 + (i - 1) / %(per)s, 'CAN', 1 + (i - 1) / %(per)s, %(lo)s + ((1 + (i - 1) / %(per)s) * 7919) %% %(k)s
+                   1 + (i - 1) / %(per)s, 'CAN', 1 + (i - 1) / %(per)s, %(lo)s + ((1 + (i - 1) / %(per)s)::bigint * 7919) %% %(k)s
             FROM generate_series(1, %(n)s::int) i""",
              {"n": n["cases"] * per_case, "a": agreement, "per": per_case, "lo": off_lo, "k": officers})
 
@@ -166,7 +166,7 @@ def generate(scale: float) -> dict[str, int]:
             SELECT i, 'ICTS-' || i, (ARRAY['high','medium','low'])[1 + i %% 3], i %% 3,
                    now() + make_interval(mins => (i * 37) %% 20000 - 5000),
                    CASE WHEN i %% 5 = 0 THEN 'open' WHEN i %% 10 < 3 THEN 'transmitted' ELSE 'preparing' END, '', now(), now(),
-                   CASE WHEN i %% 5 = 0 THEN NULL ELSE %(lo)s + (i * 104729) %% %(k)s END, i
+                   CASE WHEN i %% 5 = 0 THEN NULL ELSE %(lo)s + (i::bigint * 104729) %% %(k)s END, i
             FROM generate_series(1, %(n)s::int) i""", {"n": n["requests"], "lo": an_lo, "k": analysts})
         view_icts = perm_id(conn, "icts", "view_ictscase")
         view_pkg = perm_id(conn, "icts", "view_transmitted_package")
@@ -191,7 +191,7 @@ def generate(scale: float) -> dict[str, int]:
             SELECT now() - make_interval(mins => i %% 500000), 'Response to the partner''s request',
                    '["family_name","given_names","date_of_birth"]', '[]', 'Partner''s request', 'Canada (IRCC) through DHS IDENT',
                    'Bench agreement', i %% 7 = 0, '2090-01-01', %(a)s, i, i, 'CAN',
-                   CASE WHEN i <= 10000 THEN 1 ELSE 2 + (i * 7919) %% (%(people)s - 1) END
+                   CASE WHEN i <= 10000 THEN 1 ELSE 2 + (i::bigint * 7919) %% (%(people)s - 1) END
             FROM generate_series(1, %(n)s::int) i""", {"n": n["disclosures"], "a": agreement, "people": n["cases"]})
         for seq_table in ("core_person", "core_benefitcase", "partner_requests_partnerrequest", "icts_ictscase"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{seq_table}', 'id'), (SELECT max(id) FROM {seq_table}))")

@@ -1,4 +1,5 @@
-from django.db.models import Count, Max, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from .models import BenefitCase, BenefitCaseGroupObjectPermission, BenefitCaseUserObjectPermission, Notification
 from .permissions import CASE_VIEW, GrantPage, cases_visible_to, granted_page
@@ -10,12 +11,20 @@ def _search(search: str) -> Q:
 
 
 def _with_counts(qs):
+    """Counts of open and overdue queries and the last activity, as correlated subqueries: PostgreSQL computes
+    them for the rows of the page only, after ORDER BY ... LIMIT, never for every case the user may see."""
+    from cpms.queries.models import InternationalQuery
     from cpms.queries.workflow import AWAITING_PARTNER
 
+    def count(**conditions):
+        rows = InternationalQuery.objects.filter(case=OuterRef("pk"), **conditions).order_by().values("case")
+        return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
+    last = InternationalQuery.objects.filter(case=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
     return qs.select_related("person").annotate(
-        open_queries=Count("queries", filter=Q(queries__status__in=AWAITING_PARTNER), distinct=True),
-        overdue_queries=Count("queries", filter=Q(queries__overdue_since__isnull=False), distinct=True),
-        last_activity=Max("queries__updated_at"),
+        open_queries=count(status__in=AWAITING_PARTNER),
+        overdue_queries=count(overdue_since__isnull=False),
+        last_activity=Subquery(last),
     )
 
 

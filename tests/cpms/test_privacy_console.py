@@ -117,3 +117,36 @@ def test_other_roles_get_404(world, persona, name, args):
     c = login(world["client"], world[persona])
     url = reverse(name, args=[world["person"].pk] if args else [])
     assert c.get(url).status_code == 404
+
+
+def test_accounting_is_complete_across_a_mix_of_requests(world, django_capture_on_commit_callbacks):
+    """One record per person per `response` sent, none for a `no_match`: compare the accounting with what
+    actually left through the outbox."""
+    import json
+
+    from cpms.cis.classes import ProtectedClass
+    from ident_bridge.models import OutboxMessage
+
+    withheld = []
+    for i, cls in enumerate((ProtectedClass.T, ProtectedClass.VAWA, ProtectedClass.ASYLUM, ProtectedClass.USC)):
+        p = PersonFactory(fin=f"FIN20000000{i:02d}")
+        cis_record(p, cls)
+        withheld.append(p)
+        with django_capture_on_commit_callbacks(execute=True):
+            inbound_process(store_inbound(request_message(fin=p.fin, request_ref=f"CAN-W-{i}")).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_process(store_inbound(request_message(fin="FIN2999999999", request_ref="CAN-UNKNOWN")).pk)
+    other = PersonFactory(fin="FIN3000000001")
+    cis_record(other)
+    disclose(other, "refugee_claimant", "CAN-3", world["analyst"], UserFactory(role="icts_reviewer"),
+             django_capture_on_commit_callbacks)
+
+    replies = [json.loads(bytes(m.raw)) for m in OutboxMessage.objects.filter(type="request.reply")]
+    responses = [r for r in replies if r["body"]["outcome"] == "response"]
+    assert len([r for r in replies if r["body"]["outcome"] == "no_match"]) == 5
+    assert DisclosureRecord.objects.count() == len(responses) == 3
+    assert sorted(DisclosureRecord.objects.values_list("person__fin", flat=True)) == ["FIN1000000001", "FIN1000000001",
+                                                                                      "FIN3000000001"]
+    assert not DisclosureRecord.objects.filter(person__in=withheld).exists()
+    assert set(DisclosureRecord.objects.values_list("outbox_message__message_id", flat=True)) == \
+        {OutboxMessage.objects.get(message_id=r["message_id"]).message_id for r in responses}

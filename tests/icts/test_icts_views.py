@@ -432,3 +432,12 @@ def test_nav_shows_each_role_its_links(world):
     assert 'href="/privacy/referrals/"' in privacy and 'href="/icts/"' not in privacy and 'href="/cases/"' not in privacy
     officer = browser(world["users"]["officer"]).get(reverse("my-cases")).content.decode()
     assert 'href="/cases/"' in officer and 'href="/icts/"' not in officer and 'href="/privacy/decisions/"' not in officer
+
+
+def test_reviewers_queue_offers_every_analyst_escaped_with_the_current_one_selected(world):
+    case = take(world)
+    UserFactory(role="icts_analyst", first_name="<b>Eve</b>", last_name="Smith")
+    html = browser(world["users"]["icts_reviewer"]).get(reverse("icts-queue")).content.decode()
+    assert "&lt;b&gt;Eve&lt;/b&gt; Smith" in html and "<b>Eve</b>" not in html
+    analyst = world["users"]["icts_analyst"]
+    assert re.search(rf'id="assign-{case.pk}"[^>]*>.*?<option value="{analyst.pk}" selected>', html, re.S)
