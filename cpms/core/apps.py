@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _forget_permission_ids(**kwargs) -> None:
+    # migrate (and a test database's flush) may create the permissions anew, under new ids.
+    from .permissions import forget_permission_ids
+
+    forget_permission_ids()
 
 
 class CoreConfig(AppConfig):
@@ -8,3 +16,5 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import audit  # noqa: F401  registers models with django-auditlog
+
+        post_migrate.connect(_forget_permission_ids, dispatch_uid="cpms-core-forget-permission-ids")

@@ -34,6 +34,10 @@ def permission_id(perm: str) -> int:
     return _PERMISSION_IDS[perm]
 
 
+def forget_permission_ids() -> None:
+    _PERMISSION_IDS.clear()
+
+
 def role_group(role: str) -> Group:
     group, _ = Group.objects.get_or_create(name=role)
     return group
