@@ -179,7 +179,8 @@ def generate(scale: float) -> dict[str, int]:
             UNION ALL
             SELECT id, %(p)s, %(rev)s, icts_case_sort_key(priority_rank, due_at) FROM icts_ictscase
             UNION ALL
-            SELECT id, %(pkg)s, %(obim)s, icts_case_sort_key(priority_rank, due_at) FROM icts_ictscase WHERE status = 'transmitted'""",
+            SELECT id, %(pkg)s, %(obim)s, floor(extract(epoch FROM updated_at) * 1000)::bigint FROM icts_ictscase
+            WHERE status = 'transmitted'""",
              {"p": view_icts, "pkg": view_pkg, "pool": groups["icts_analyst"], "rev": groups["icts_reviewer"],
                   "obim": groups["obim_analyst"]})
 

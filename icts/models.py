@@ -43,8 +43,12 @@ class IctsCase(models.Model):
     def __str__(self) -> str:
         return self.case_number
 
-    def grant_sort_key(self) -> int:
-        """The work queue's order (priority, then due date) as one integer, sorted ascending."""
+    def grant_sort_key(self, codename: str = "") -> int:
+        """The work queue's order (priority, then due date) as one integer, sorted ascending; for OBIM's grant on
+        the transmitted package, the time of transmission (their queue shows the latest first)."""
+        if codename == "view_transmitted_package":
+            sent = ResponsePackage.objects.filter(case=self).values_list("transmitted_at", flat=True).first()
+            return epoch_ms(sent or self.updated_at)
         return (self.priority_rank << 42) + epoch_ms(self.due_at)
 
 

@@ -11,7 +11,7 @@ from cpms.core.permissions import GrantPage, granted_page
 from cpms.core.roles import Role, has_role
 
 from .models import IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission
-from .permissions import CASE_VIEW, cases_visible_to, packages_visible_to_obim
+from .permissions import CASE_VIEW, OBIM_VISIBLE, PACKAGE_VIEW, cases_visible_to, packages_visible_to_obim
 from .workflow import ACTIVE
 
 
@@ -55,6 +55,19 @@ def obim_queue(user, *, delivery: str = ""):
     if delivery:
         qs = qs.filter(Q(package__outbox_message__delivery_status=delivery))
     return qs.order_by("-package__transmitted_at", "-id")
+
+
+def obim_queue_page(user, *, delivery: str = "", number: int = 1, per_page: int = 50) -> GrantPage:
+    """A page of OBIM's transmitted packages, latest first, read from their grants (sort_key: the time sent)."""
+    if not has_role(user, Role.OBIM_ANALYST):
+        return GrantPage([], number=1, has_next=False)
+    where = Q(status__in=OBIM_VISIBLE)
+    if delivery:
+        where &= Q(package__outbox_message__delivery_status=delivery)
+    return granted_page(user, PACKAGE_VIEW, queryset=IctsCase.objects.select_related("partner_request__partner",
+                                                                                     "package__outbox_message"),
+                        user_model=IctsCaseUserObjectPermission, group_model=IctsCaseGroupObjectPermission, where=where,
+                        descending=True, number=number, per_page=per_page)
 
 
 def case_accuracy(case):

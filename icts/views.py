@@ -4,7 +4,6 @@ or selector, render. Every refusal comes from icts.services and is shown as it i
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -21,7 +20,7 @@ from ident_bridge.models import OutboxMessage
 from . import services
 from .forms import ELEMENT_LABELS, KIND_LABELS, AssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm, package_initial
 from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
-from .selectors import authorised_for, case_accuracy, obim_queue, work_queue_page
+from .selectors import authorised_for, case_accuracy, obim_queue_page, work_queue_page
 from .workflow import ACTIVE, EDITABLE, CaseStatus
 
 CASES_PER_PAGE = 25
@@ -268,7 +267,7 @@ def obim_queue_view(request):
     delivery = request.GET.get("delivery", "")
     if delivery not in (OutboxMessage.Delivery.DELIVERED, OutboxMessage.Delivery.REJECTED):
         delivery = ""
-    page = Paginator(obim_queue(request.user, delivery=delivery), CASES_PER_PAGE).get_page(request.GET.get("page"))
+    page = obim_queue_page(request.user, delivery=delivery, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE)
     return render(request, "icts/obim_queue.html", {"page": page, "delivery": delivery,
                                                     "query": f"delivery={delivery}" if delivery else ""})
 

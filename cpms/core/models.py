@@ -149,7 +149,7 @@ class BenefitCase(models.Model):
     def __str__(self) -> str:
         return self.receipt_number
 
-    def grant_sort_key(self) -> int:
+    def grant_sort_key(self, codename: str = "") -> int:
         """My cases' order, newest first with open cases before closed ones, as one integer (sorted descending)."""
         return (OPEN_CASE_BIT if self.is_open else 0) + epoch_ms(self.created_at)
 
@@ -169,7 +169,7 @@ class SortedGrant(models.Model):
 
     def save(self, *args, **kwargs):
         # An invariant of the row: guardian's assign_perm creates grants without knowing about the sort key.
-        self.sort_key = self.content_object.grant_sort_key()
+        self.sort_key = self.content_object.grant_sort_key(self.permission.codename)
         super().save(*args, **kwargs)
 
 

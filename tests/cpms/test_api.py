@@ -38,7 +38,7 @@ def test_token_endpoint_issues_a_token_that_authenticates(world):
     assert resp.status_code == 200
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token " + resp.json()["token"])
-    assert client.get("/api/v1/cases/").json()["count"] == 1
+    assert len(client.get("/api/v1/cases/").json()["results"]) == 1
 
 
 def test_bad_credentials_get_a_problem_document(world):
@@ -54,7 +54,7 @@ def test_anonymous_gets_401_problem(world):
 
 @pytest.mark.parametrize("persona,expected", [("owner", 1), ("colleague", 0), ("analyst", 0)])
 def test_case_list_shows_only_assigned_cases(world, persona, expected):
-    assert api(world[persona]).get("/api/v1/cases/").json()["count"] == expected
+    assert len(api(world[persona]).get("/api/v1/cases/").json()["results"]) == expected
 
 
 @pytest.mark.parametrize("persona,status", [("owner", 200), ("colleague", 404), ("analyst", 404)])
@@ -155,3 +155,29 @@ def test_openapi_schema_and_docs(world):
 def test_swagger_ui_loads_nothing_from_a_cdn(world):
     page = api(world["owner"]).get("/api/docs/").content.decode()
     assert "cdn" not in page.lower() and "/static/drf_spectacular_sidecar/" in page
+
+
+def test_lists_page_without_counting_and_link_the_next_page(world):
+    for _ in range(55):
+        CaseFactory(officers=[world["owner"]])
+    client = api(world["owner"])
+    first = client.get("/api/v1/cases/").json()
+    assert len(first["results"]) == 50 and "count" not in first and first["previous"] is None
+    assert first["next"].endswith("/api/v1/cases/?page=2")
+    second = client.get(first["next"]).json()
+    assert len(second["results"]) == 6 and second["next"] is None and second["previous"].endswith("/api/v1/cases/")
+    ids = [c["id"] for c in first["results"] + second["results"]]
+    assert len(set(ids)) == 56
+
+
+@pytest.mark.parametrize("page,detail", [("abc", "'abc' is not a page number"), ("0", "Page 0 does not exist"),
+                                         ("10001", "Page 10001 does not exist")])
+def test_a_bad_page_number_is_a_problem_document(world, page, detail):
+    resp = api(world["owner"]).get("/api/v1/cases/", {"page": page})
+    assert resp.status_code == 404 and resp["Content-Type"] == "application/problem+json"
+    assert detail in resp.json()["detail"]
+
+
+def test_a_page_past_the_end_is_empty_not_an_error(world):
+    body = api(world["owner"]).get("/api/v1/cases/", {"page": 3}).json()
+    assert body["results"] == [] and body["next"] is None

@@ -92,3 +92,28 @@ def test_work_queue_pages_follow_the_querysets_order(icts_cases, who, filters):
     user = icts_cases[who]
     expected = list(work_queue(user, **filters).values_list("pk", flat=True))
     assert all_pages(lambda **kw: work_queue_page(user, **filters, **kw)) == expected
+
+
+def test_obim_queue_pages_follow_the_querysets_order(db, django_capture_on_commit_callbacks, monkeypatch):
+    from icts import services
+    from icts.selectors import obim_queue, obim_queue_page
+    from tests.factories import jpeg_bytes
+    from tests.fakes import ident_accepts_everything
+
+    ident_accepts_everything(monkeypatch)
+    AgreementFactory(partner__code="CAN")
+    cis_record(PersonFactory(fin="FIN1000000001"))
+    analyst, reviewer, obim = UserFactory(role="icts_analyst"), UserFactory(role="icts_reviewer"), UserFactory(role="obim_analyst")
+    for i in range(5):
+        req = receive_request(request_message(request_ref=f"CAN-OBIM-{i}"), django_capture_on_commit_callbacks)
+        case = services.case_assign(actor=analyst, case=req.icts_case, analyst=analyst)
+        services.package_save(actor=analyst, case=case, reviewer_name="Rita Moreno", person={"family_name": "Haddad"})
+        services.package_add_attachment(actor=analyst, case=case, filename="p.jpg", data=jpeg_bytes(color=(i, 1, 2)), kind="passport")
+        services.package_submit(actor=analyst, case=case)
+        if i != 2:  # one stays in review: OBIM never sees it
+            with django_capture_on_commit_callbacks(execute=True):
+                services.package_review(actor=reviewer, case=case, verdict="approved")
+    expected = list(obim_queue(obim).values_list("pk", flat=True))
+    assert len(expected) == 4
+    assert all_pages(lambda **kw: obim_queue_page(obim, **kw)) == expected
+    assert list(obim_queue_page(reviewer)) == []
