@@ -160,6 +160,14 @@ def main() -> None:
         print(f"{title:<11} {role:<14} {visible:>8,} {cells[0]:>15} {cells[1]:>13} {results['cpms'][0] / base:5.1f}x "
               f"{cells[2]:>13} {results['exists'][0] / base:6.1f}x {cells[3]:>13} {results['guardian'][0] / base:6.1f}x", flush=True)
 
+    print(f"\nOther lists, first page, {args.requests} requests each, server time in ms (p50 / p95):")
+    for role, url in (("obim_analyst", "/obim/"), ("officer", "/api/v1/cases/"), ("supervisor", "/api/v1/cases/"),
+                      ("officer", "/api/v1/queries/"), ("supervisor", "/api/v1/queries/"),
+                      ("icts_analyst", "/api/v1/icts/cases/"), ("icts_reviewer", "/api/v1/icts/cases/"),
+                      ("obim_analyst", "/api/v1/obim/packages/")):
+        p50, p95, _ = timed(client_for(first_of(role)), url, args.requests)
+        print(f"  {url:<24} as {role:<14} {p50:7.1f} / {p95:7.1f}", flush=True)
+
     from cpms.disclosure.models import DisclosureRecord
 
     privacy = client_for(first_of("privacy_officer"))

@@ -1,5 +1,7 @@
 """The officer's pages outside queries: system-use notification, case list and case, notifications."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -64,7 +66,8 @@ def my_cases_view(request):
     form = CaseSearchForm(request.GET)
     search = form.cleaned_data["q"].strip() if form.is_valid() else ""
     page = my_cases_page(request.user, search=search, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE)
-    return render(request, "core/my_cases.html", {"form": form, "search": search, "page": page})
+    return render(request, "core/my_cases.html", {"form": form, "search": search, "page": page,
+                                                  "query": urlencode({"q": search}) if search else ""})
 
 
 @login_required

@@ -437,3 +437,13 @@ def test_notifications_cannot_be_marked_read_for_someone_else(world, responded):
     browser(world["colleague"]).post(reverse("notifications-read"), {"ids": ids})
     assert Notification.objects.filter(user=world["owner"], read_at__isnull=True).count() == len(ids)
     assert world["owner"].notifications.first().message not in browser(world["colleague"]).get(reverse("notifications")).content.decode()
+
+
+def test_case_list_pages_keep_the_search(world):
+    for _ in range(26):  # a page holds 25
+        CaseFactory(officers=[world["owner"]], person=PersonFactory(family_name="Zeller"))
+    client = browser(world["owner"])
+    html = client.get(reverse("my-cases"), {"q": "zeller"}).content.decode()
+    assert html.count("Zeller") == 25 and 'href="?q=zeller&amp;page=2"' in html
+    second = client.get(reverse("my-cases"), {"q": "zeller", "page": 2}).content.decode()
+    assert "Page 2" in second and 'href="?q=zeller&amp;page=1"' in second
