@@ -206,6 +206,7 @@ def generate(scale: float) -> dict[str, int]:
 def ensure(scale: float, *, force: bool = False) -> None:
     if not force and existing_scale() == scale:
         print(f"scale data: reusing database {DB_NAME} (scale {scale})", flush=True)
+        migrate()  # any new migration, and the roles' permissions as the code now defines them (post_migrate)
         return
     print(f"scale data: building database {DB_NAME} at scale {scale} {sizes(scale)}", flush=True)
     t0 = time.perf_counter()

@@ -17,4 +17,9 @@ class CoreConfig(AppConfig):
     def ready(self):
         from . import audit  # noqa: F401  registers models with django-auditlog
 
+        from .roles import ensure_roles
+
         post_migrate.connect(_forget_permission_ids, dispatch_uid="cpms-core-forget-permission-ids")
+        # After every app's migrate: the roles' groups get whatever of their permissions exist by then, so after
+        # the last app they have all of them.
+        post_migrate.connect(ensure_roles, dispatch_uid="cpms-core-ensure-roles")

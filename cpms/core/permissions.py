@@ -63,7 +63,7 @@ def granted_filter(user, perm: str, *, user_model, group_model=None, field: str 
       at the page's end instead of hashing a hundred thousand grants first.
     Each probe is one lookup in the unique index (user|group, permission, object). Anonymous users get nothing.
     """
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.has_perm(perm):  # the role's model permission, then the object grant
         return Q(pk__in=[])
     pid = permission_id(perm)
     own = user_model.objects.filter(user_id=user.pk, permission_id=pid)
@@ -194,7 +194,7 @@ def granted_page(user, perm: str, *, queryset, user_model, group_model, where: Q
     object), stopping after the rows this page needs; the two short lists are merged here. `queryset` then
     loads the page's objects (with its select_related and annotations) in that order.
     """
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.has_perm(perm):
         return GrantPage([], number=1, has_next=False)
     pid = permission_id(perm)
     need = number * per_page + 1

@@ -135,3 +135,22 @@ def test_the_analysts_group_grant_is_for_members_only(icts_world):
     outsider.groups.add(Group.objects.get(name="icts_analyst"))
     outsider = type(outsider).objects.get(pk=outsider.pk)
     assert case in icts_cases_visible_to(outsider)
+
+
+def test_every_role_is_a_group_with_its_model_permissions(db):
+    from cpms.core.roles import ROLE_PERMISSIONS, Role
+
+    for role in Role:
+        group = Group.objects.get(name=role)
+        held = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+        named = [e for e in ROLE_PERMISSIONS[role] if "_" in e.split(".", 1)[1]]
+        assert set(named) <= held and held, role
+
+
+def test_a_grant_without_the_roles_model_permission_opens_nothing(officers):
+    owner = officers[0]
+    case = CaseFactory(officers=[owner])
+    Group.objects.get(name="officer").permissions.remove(Permission.objects.get(codename="view_benefitcase"))
+    owner = type(owner).objects.get(pk=owner.pk)
+    with pytest.raises(Http404):
+        access_case_for_user(owner, case.pk)

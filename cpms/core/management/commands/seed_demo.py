@@ -1,7 +1,6 @@
 """`manage.py seed_demo`: roles, one user per role, partners/agreements and demo cases. Idempotent."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -10,31 +9,7 @@ from cpms.core.demo_data import CIS, DEMO_PASSWORD, EXTRA_PEOPLE, PEOPLE, USERS
 from cpms.core.models import BenefitCase, Person
 from cpms.core.reference_data import load_reference_data
 from cpms.core.services import case_set_officers
-from cpms.core.roles import Role
-
-# What the admin group may do in Django admin: reference data, people and cases, and reading the IDENT log.
-ADMIN_PERMISSIONS = {
-    "core": ["partner", "agreement", "person", "benefitcase", "notification"],
-    "ident_bridge": ["view_inboundmessage", "view_outboxmessage", "change_outboxmessage", "view_rejectedinbound"],
-    "queries": ["view_internationalquery"],
-    "cis": ["cisrecord", "cisclassentry"],
-    "disclosure": ["ruleset", "rule", "view_decision"],
-    "auth": ["user", "group"],
-}
-
-
-def ensure_roles() -> dict[str, Group]:
-    groups = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
-    perms = []
-    for app, names in ADMIN_PERMISSIONS.items():
-        for name in names:
-            if "_" in name:
-                perms += list(Permission.objects.filter(content_type__app_label=app, codename=name))
-            else:
-                perms += list(Permission.objects.filter(content_type__app_label=app, content_type__model=name))
-    groups[Role.ADMIN].permissions.set(perms)
-    return groups
-
+from cpms.core.roles import Role, ensure_roles
 
 class Command(BaseCommand):
     help = "Load demo data: roles, users (password in README), partners, agreements, people and cases."
