@@ -6,7 +6,8 @@ client (server time: middleware, view, SQL, template) as a typical user of each 
 
 - unfiltered: the same page with the permission filter taken out, on its best index: what a superuser
   would see under guardian's default `with_superuser=True` (the baseline of the ratio);
-- EXISTS: the previous shape (correlated EXISTS over the direct grant tables, then ORDER BY ... LIMIT);
+- filter: the list's queryset filtered by `granted_filter` (IN over the user's own grants, or EXISTS probes
+  when a group holds grants), then ORDER BY ... LIMIT: the shape the API lists use;
 - guardian: guardian's own `get_objects_for_user(..., accept_global_perms=False, with_superuser=False)`.
 
     python bench/queues.py [--scale 1.0] [--requests 40]
@@ -138,7 +139,7 @@ def main() -> None:
     assert core_views and icts_views  # patched by name below
     print(f"\nWork queues, first page of 50, {args.requests} requests each, server time in ms (p50 / p95):")
     header = f"{'page':<11} {'as':<14} {'visible':>8} {'CPMS (grants)':>15} {'unfiltered':>13} {'ratio':>6} " \
-             f"{'EXISTS':>13} {'ratio':>7} {'guardian':>13} {'ratio':>7}"
+             f"{'filter':>13} {'ratio':>7} {'guardian':>13} {'ratio':>7}"
     print(header)
     print("-" * len(header))
     for title, url, target, role, unfiltered, exists, guardian in pages:

@@ -14,7 +14,7 @@ from ident_bridge import icd
 from . import services
 from .models import IctsCase, PackageAttachment, ResponsePackage
 from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
-from .selectors import case_accuracy, obim_queue, work_queue
+from .selectors import case_accuracy, obim_queue, obim_queue_page, work_queue
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -204,6 +204,12 @@ class ObimPackageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self):
         return obim_queue(self.request.user, delivery=self.request.query_params.get("delivery", ""))
+
+    def list(self, request, *args, **kwargs):
+        # Read from OBIM's grants in the order of transmission, not sorted across every package ever sent.
+        delivery = request.query_params.get("delivery", "")
+        rows = self.paginator.paginate_grant_page(request, lambda **kw: obim_queue_page(request.user, delivery=delivery, **kw))
+        return self.paginator.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def get_object(self):
         return access_transmitted_case_for_obim(self.request.user, self.kwargs["pk"])

@@ -13,19 +13,28 @@ class PageNumberNoCount(BasePagination):
     page_size = 50
     max_page = 10_000  # deeper than anyone pages by hand; filters are the way to narrow a list
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def _number(self, request) -> int:
         raw = request.query_params.get("page", "1")
         try:
-            self.number = int(raw)
+            number = int(raw)
         except ValueError:
             raise NotFound(f"'{raw}' is not a page number: use page=1, 2, ...") from None
-        if not 1 <= self.number <= self.max_page:
-            raise NotFound(f"Page {self.number} does not exist: pages run from 1 to {self.max_page}.")
-        start = (self.number - 1) * self.page_size
+        if not 1 <= number <= self.max_page:
+            raise NotFound(f"Page {number} does not exist: pages run from 1 to {self.max_page}.")
+        self.number, self.request = number, request
+        return number
+
+    def paginate_queryset(self, queryset, request, view=None):
+        start = (self._number(request) - 1) * self.page_size
         rows = list(queryset[start: start + self.page_size + 1])
         self.has_next = len(rows) > self.page_size
-        self.request = request
         return rows[: self.page_size]
+
+    def paginate_grant_page(self, request, fetch) -> list:
+        """A page built by a grant-ordered selector (`fetch(number=, per_page=)` returning a GrantPage)."""
+        page = fetch(number=self._number(request), per_page=self.page_size)
+        self.has_next = page.has_next()
+        return page.object_list
 
     def _link(self, number: int | None) -> str | None:
         if number is None:
