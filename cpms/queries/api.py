@@ -1,6 +1,7 @@
 """Queries over the REST API: list, create (round 1), detail with every round, ask for round 3."""
 
-from django.http import FileResponse
+from django.contrib.auth import get_user_model
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -14,8 +15,8 @@ from cpms.core.problems import domain_problem
 from ident_bridge import icd
 
 from . import services
-from .models import PRIORITY_CHOICES, REASON_CHOICES, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
-from .permissions import access_attachment_for_user, access_query_for_action, access_query_for_user
+from .models import PRIORITY_CHOICES, REASON_CHOICES, FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
+from .permissions import access_attachment_for_user, access_query_for_action, access_query_for_user, access_referral_for_user
 from .selectors import queries_list, query_timeline
 
 
@@ -92,6 +93,28 @@ class Round3Serializer(serializers.Serializer):
     justification = serializers.CharField(max_length=4000)
 
 
+class ReferralSerializer(serializers.ModelSerializer):
+    analyst = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    referred_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    revoked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = FdnsReferral
+        fields = ["id", "analyst", "referred_by", "reason", "created_at", "expires_at", "is_active", "revoked_at", "revoked_by",
+                  "revoke_reason"]
+
+
+class ReferralCreateSerializer(serializers.Serializer):
+    analyst = serializers.CharField(max_length=150, help_text="the FDNS analyst's username")
+    reason = serializers.CharField(max_length=2000)
+    days = serializers.IntegerField(min_value=1, max_value=services.REFERRAL_MAX_DAYS, default=30)
+
+
+class ReferralRevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 @extend_schema(tags=["queries"])
 class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filterset_fields = {"status": ["exact", "in"], "partner": ["exact"], "case": ["exact"], "priority": ["exact"]}
@@ -163,5 +186,33 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         response["Cache-Control"] = "private, no-store"
         return response
 
+    @extend_schema(methods=["get"], responses=ReferralSerializer(many=True), summary="The query's FDNS referrals")
+    @extend_schema(methods=["post"], request=ReferralCreateSerializer, responses={201: ReferralSerializer},
+                   summary="Refer the query's results to an FDNS analyst, for a limited time")
+    @action(detail=True, methods=["get", "post"], url_path="referrals", url_name="referrals")
+    def referrals(self, request, pk=None):
+        query = access_query_for_action(request.user, pk)
+        if request.method == "GET":
+            rows = query.fdns_referrals.select_related("analyst", "referred_by", "revoked_by").order_by("-created_at", "-id")
+            return Response(ReferralSerializer(rows, many=True).data)
+        data = ReferralCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        analyst = get_user_model().objects.filter(username=data.validated_data["analyst"], is_active=True).first()
+        try:
+            referral = services.referral_create(actor=request.user, query=query, analyst=analyst,
+                                                reason=data.validated_data["reason"], days=data.validated_data["days"])
+        except services.QueryError as exc:
+            return domain_problem(exc, {"forbidden": 403, "wrong_state": 409}.get(exc.code, 400))
+        return Response(ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)
 
-
+    @extend_schema(request=ReferralRevokeSerializer, responses={200: ReferralSerializer}, summary="Revoke an FDNS referral now")
+    @action(detail=True, methods=["post"], url_path=r"referrals/(?P<referral>\d+)/revoke", url_name="referral-revoke")
+    def referral_revoke(self, request, pk=None, referral=None):
+        query = access_query_for_action(request.user, pk)
+        row = access_referral_for_user(request.user, referral)
+        if row.query_id != query.pk:
+            raise Http404("No such referral.")
+        data = ReferralRevokeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = services.referral_revoke(actor=request.user, referral=row, reason=data.validated_data["reason"])
+        return Response(ReferralSerializer(row).data)

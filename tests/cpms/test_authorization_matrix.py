@@ -60,6 +60,8 @@ OBJECT_URLS = {
     "api-query-detail": ("get", ["query"], OFFICERS | FDNS),
     "api-query-attachment": ("get", ["query", "attachment"], OFFICERS | FDNS),
     "api-query-round3": ("post", ["query"], OFFICERS),
+    "api-query-referrals": ("get", ["query"], OFFICERS),
+    "api-query-referral-revoke": ("post", ["query", "referral"], OFFICERS),
     "api-partner-request-detail": ("get", ["preq"], ICTS | PRIVACY),
     "api-partner-request-augment": ("post", ["preq"], ICTS | PRIVACY),
     "api-partner-request-resolve": ("post", ["referred"], PRIVACY),

@@ -159,3 +159,50 @@ def test_revoke_from_the_page_and_a_colleague_gets_404(world):
 
 def test_other_roles_get_404_on_the_fdns_page(world):
     assert browser(world["owner"]).get(reverse("fdns-referrals")).status_code == 404
+
+
+# --- API ----------------------------------------------------------------------------------------------------------
+
+
+def api(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_api_refers_lists_and_revokes(world):
+    query = answer(world["query"])
+    url = f"/api/v1/queries/{query.pk}/referrals/"
+    resp = api(world["owner"]).post(url, {"analyst": world["fdns"].username, "reason": "Documents disagree", "days": 7},
+                                    format="json")
+    assert resp.status_code == 201 and resp.json()["analyst"] == world["fdns"].username and resp.json()["is_active"]
+    rid = resp.json()["id"]
+    assert [r["id"] for r in api(world["owner"]).get(url).json()] == [rid]
+    assert api(world["fdns"]).get(f"/api/v1/queries/{query.pk}/").status_code == 200
+    resp = api(world["owner"]).post(f"{url}{rid}/revoke/", {"reason": "closed"}, format="json")
+    assert resp.status_code == 200 and resp.json()["revoked_by"] == world["owner"].username and not resp.json()["is_active"]
+    assert api(world["fdns"]).get(f"/api/v1/queries/{query.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("payload,pointer", [
+    ({"analyst": "nobody", "reason": "x"}, "/analyst"),
+    ({"analyst": "FDNS", "reason": "x", "days": 0}, "/days"),
+    ({"analyst": "FDNS"}, "/reason"),
+])
+def test_api_refusals_are_problem_documents_naming_the_field(world, payload, pointer):
+    query = answer(world["query"])
+    payload = {k: (world["fdns"].username if v == "FDNS" else v) for k, v in payload.items()}
+    resp = api(world["owner"]).post(f"/api/v1/queries/{query.pk}/referrals/", payload, format="json")
+    assert resp.status_code == 400 and resp["Content-Type"] == "application/problem+json"
+    assert pointer in [e["pointer"] for e in resp.json()["errors"]]
+    assert not FdnsReferral.objects.exists()
+
+
+def test_api_referrals_of_someone_elses_query_are_404(world):
+    query = answer(world["query"])
+    referral = refer(world)
+    for user in (world["colleague"], world["fdns"]):
+        assert api(user).get(f"/api/v1/queries/{query.pk}/referrals/").status_code == 404
+        assert api(user).post(f"/api/v1/queries/{query.pk}/referrals/{referral.pk}/revoke/").status_code == 404
