@@ -81,3 +81,15 @@ def case_grants_assign(case: IctsCase, *, analyst, previous) -> None:
 
 def case_grants_transmitted(case: IctsCase) -> None:
     grant(PACKAGE_VIEW, role_group(Role.OBIM_ANALYST), case)
+
+
+def case_grants_rebuild(case: IctsCase) -> None:
+    """The grants the workflow would have made for the case in its present state (rebuild_grants)."""
+    case_grants_open(case)
+    for stray in IctsCaseUserObjectPermission.objects.filter(content_object=case).exclude(user_id=case.assigned_analyst_id) \
+            .select_related("user"):
+        revoke(CASE_VIEW, stray.user, case)
+    if case.assigned_analyst_id is not None:
+        case_grants_assign(case, analyst=case.assigned_analyst, previous=None)
+    if case.status in OBIM_VISIBLE:
+        case_grants_transmitted(case)

@@ -124,6 +124,7 @@ def main() -> int:
     try:
         manage(env, "migrate", "--noinput", "-v", "1")
         manage(env, "seed_demo")
+        manage(env, "rebuild_grants")  # a demo database from before the object grants sees its cases again
     except subprocess.CalledProcessError as exc:
         log(f"`manage.py {' '.join(exc.cmd[2:])}` failed (exit {exc.returncode}); see above.")
         return 1

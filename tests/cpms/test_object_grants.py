@@ -154,3 +154,31 @@ def test_a_grant_without_the_roles_model_permission_opens_nothing(officers):
     owner = type(owner).objects.get(pk=owner.pk)
     with pytest.raises(Http404):
         access_case_for_user(owner, case.pk)
+
+
+def test_rebuild_grants_restores_what_the_workflow_made_and_removes_strays(db, django_capture_on_commit_callbacks, monkeypatch):
+    from django.core.management import call_command
+
+    from cpms.core.models import BenefitCaseGroupObjectPermission
+    from cpms.queries.models import InternationalQueryUserObjectPermission
+    from icts.models import IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission
+    from tests.worlds import build_world
+
+    world = build_world(django_capture_on_commit_callbacks, monkeypatch)
+    models = (BenefitCaseUserObjectPermission, BenefitCaseGroupObjectPermission, IctsCaseUserObjectPermission,
+              IctsCaseGroupObjectPermission, InternationalQueryUserObjectPermission)
+
+    def snapshot():
+        return {m.__name__: sorted(m.objects.values_list(*[f.attname for f in m._meta.fields if f.name != "id"]))
+                for m in models}
+
+    before = snapshot()
+    for m in models:
+        m.objects.all().delete()
+    stray = UserFactory(role="icts_analyst")
+    IctsCaseUserObjectPermission.objects.create(user=stray, content_object=world["icts"],
+                                                permission=Permission.objects.get(codename="view_ictscase"))
+    call_command("rebuild_grants")
+    assert snapshot() == before
+    call_command("rebuild_grants")
+    assert snapshot() == before
