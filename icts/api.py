@@ -14,7 +14,7 @@ from ident_bridge import icd
 from . import services
 from .models import IctsCase, PackageAttachment, ResponsePackage
 from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
-from .selectors import case_accuracy, obim_queue, obim_queue_page, work_queue
+from .selectors import case_accuracy, obim_queue, obim_queue_page, work_queue, work_queue_page
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -86,10 +86,13 @@ def _problem(exc: services.IctsError):
 
 @extend_schema(tags=["icts"])
 class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    def get_queryset(self):
+    def _filters(self) -> dict:
         p = self.request.query_params
-        return work_queue(self.request.user, status=p.get("status", ""), priority=p.get("priority", ""),
-                          partner=p.get("partner", ""), mine=p.get("mine") == "1", overdue=p.get("overdue") == "1")
+        return {"status": p.get("status", ""), "priority": p.get("priority", ""), "partner": p.get("partner", ""),
+                "mine": p.get("mine") == "1", "overdue": p.get("overdue") == "1"}
+
+    def get_queryset(self):
+        return work_queue(self.request.user, **self._filters())
 
     def get_object(self):
         return access_case_for_user(self.request.user, self.kwargs["pk"])
@@ -99,7 +102,10 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(parameters=[OpenApiParameter(n, str, required=False) for n in ("status", "priority", "partner", "mine", "overdue")])
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        # The work queue's page from the grants in their order (as the page does); no COUNT(*).
+        filters = self._filters()
+        rows = self.paginator.paginate_grant_page(request, lambda **kw: work_queue_page(request.user, **filters, **kw))
+        return self.paginator.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def _done(self, request):
         return Response(CaseDetailSerializer(access_case_for_user(request.user, self.kwargs["pk"])).data)

@@ -7,7 +7,7 @@ from cpms.queries import services
 from cpms.queries.models import InternationalQuery
 from ident_bridge.inbound import inbound_process
 from ident_bridge.models import OutboxMessage
-from tests.factories import AgreementFactory, CaseFactory, UserFactory, response_message, result_message, store_inbound
+from tests.factories import AgreementFactory, CaseFactory, PersonFactory, UserFactory, response_message, result_message, store_inbound
 
 
 @pytest.fixture
@@ -181,3 +181,10 @@ def test_a_bad_page_number_is_a_problem_document(world, page, detail):
 def test_a_page_past_the_end_is_empty_not_an_error(world):
     body = api(world["owner"]).get("/api/v1/cases/", {"page": 3}).json()
     assert body["results"] == [] and body["next"] is None
+
+
+def test_case_list_search(world):
+    other = CaseFactory(officers=[world["owner"]], person=PersonFactory(family_name="Okonkwo"))
+    found = api(world["owner"]).get("/api/v1/cases/", {"search": "okon"}).json()["results"]
+    assert [c["id"] for c in found] == [other.pk]
+    assert api(world["owner"]).get("/api/v1/cases/", {"search": other.receipt_number}).json()["results"][0]["id"] == other.pk

@@ -124,3 +124,22 @@ def test_privacy_officer_resolves_referral_over_api(world, django_capture_on_com
                        format="json")
     assert done.status_code == 200 and done.json()["status"] == "answered_no_match"
     assert api(world["users"]["icts_analyst"]).post(f"/api/v1/partner-requests/{req.pk}/resolve/", {}, format="json").status_code == 404
+
+
+def test_api_work_queue_filters(world, django_capture_on_commit_callbacks):
+    from icts import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_process(store_inbound(request_message(request_ref="CAN-LOW-1", priority="low")).pk)
+    low = IctsCase.objects.get(partner_request__request_ref="CAN-LOW-1")
+    analyst = world["users"]["icts_analyst"]
+    services.case_assign(actor=analyst, case=world["case"], analyst=analyst)
+
+    def refs(user, **params):
+        return [c["case_number"] for c in api(user).get("/api/v1/icts/cases/", params).json()["results"]]
+
+    assert refs(analyst) == [world["case"].case_number, low.case_number]  # high before low
+    assert refs(analyst, mine="1") == [world["case"].case_number]
+    assert refs(analyst, priority="low") == [low.case_number]
+    assert refs(world["users"]["other_analyst"]) == [low.case_number]  # the pool only
+    assert refs(world["users"]["icts_reviewer"], status="preparing") == [world["case"].case_number]
