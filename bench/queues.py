@@ -68,11 +68,9 @@ def main() -> None:
     from guardian.shortcuts import get_objects_for_user
 
     from cpms.core import selectors as core_selectors
-    from cpms.core import views as core_views
     from cpms.core.models import BenefitCase
     from cpms.core.permissions import GrantPage
     from icts import selectors as icts_selectors
-    from icts import views as icts_views
     from icts.models import IctsCase
     from icts.workflow import ACTIVE
 
@@ -136,7 +134,6 @@ def main() -> None:
         ("ICTS queue", "/icts/", "icts.views.work_queue_page", "icts_reviewer",
          queue_unfiltered, queue_exists, queue_guardian),
     ]
-    assert core_views and icts_views  # patched by name below
     print(f"\nWork queues, first page of 50, {args.requests} requests each, server time in ms (p50 / p95):")
     header = f"{'page':<11} {'as':<14} {'visible':>8} {'CPMS (grants)':>15} {'unfiltered':>13} {'ratio':>6} " \
              f"{'filter':>13} {'ratio':>7} {'guardian':>13} {'ratio':>7}"

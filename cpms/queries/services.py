@@ -51,11 +51,6 @@ def _new_query_ref() -> str:
     return f"USCIS-Q-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
 
 
-def _can_query_case(user, case: BenefitCase) -> bool:
-    # The case's object grant (an assigned officer, or the supervisors' group), checked in SQL.
-    return can_act_on_case(user, case)
-
-
 def query_submit(
     *,
     actor,
@@ -74,7 +69,7 @@ def query_submit(
         existing = InternationalQuery.objects.filter(requestor=actor, submission_key=submission_key).first()
         if existing:
             return existing
-    if not _can_query_case(actor, case):
+    if not can_act_on_case(actor, case):
         raise QueryError("Only an officer assigned to this case can query a partner about its person.", code="forbidden")
     if not case.is_open:
         raise QueryError("This case is closed; reopen it before querying a partner.")
@@ -142,7 +137,7 @@ def _contact(user) -> dict:
 
 def query_request_round3(*, actor, query: InternationalQuery, requested_items: list[str], justification: str) -> QueryRound:
     """Round 3: the officer asks the partner for more. A fourth round is refused and nothing is sent (ICD §3)."""
-    if not _can_query_case(actor, query.case):
+    if not can_act_on_case(actor, query.case):
         raise QueryError("Only an officer assigned to this case can ask the partner for more.", code="forbidden")
     items = list(dict.fromkeys(requested_items or []))
     if not items:
@@ -185,7 +180,7 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
 
 
 def query_close(*, actor, query: InternationalQuery, reason: str = "") -> InternationalQuery:
-    if not _can_query_case(actor, query.case):
+    if not can_act_on_case(actor, query.case):
         raise QueryError("Only an officer assigned to this case can close its queries.", code="forbidden")
     try:
         return transition(query, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
@@ -355,7 +350,7 @@ def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, d
 
     The analyst may read the query, its responses and files until the referral expires or is revoked.
     """
-    if not _can_query_case(actor, query.case):
+    if not can_act_on_case(actor, query.case):
         raise QueryError("Only an officer assigned to the case, or a supervisor, can refer its results.", code="forbidden")
     if analyst is None or not has_role(analyst, Role.FDNS_ANALYST):
         raise QueryError("Choose an FDNS analyst to refer the results to.", field="analyst")
@@ -378,7 +373,7 @@ def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, d
 
 def referral_revoke(*, actor, referral: FdnsReferral, reason: str = "") -> FdnsReferral:
     """End a referral now; the analyst loses the query at once (idempotent)."""
-    if actor is not None and not _can_query_case(actor, referral.query.case):
+    if actor is not None and not can_act_on_case(actor, referral.query.case):
         raise QueryError("Only an officer assigned to the case, or a supervisor, can revoke the referral.", code="forbidden")
     with transaction.atomic():
         locked = FdnsReferral.objects.select_for_update().select_related("query", "analyst").get(pk=referral.pk)
