@@ -81,7 +81,7 @@ class ReviewSerializer(serializers.Serializer):
 
 
 def _problem(exc: services.IctsError):
-    return domain_problem(exc, {"forbidden": 403, "wrong_state": 409, "exceeds_agreement": 422}.get(exc.code, 400))
+    return domain_problem(exc, exc.http_status)
 
 
 @extend_schema(tags=["icts"])

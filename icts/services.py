@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import secrets
@@ -12,10 +11,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
 from cpms.audit.services import audited_update
+from cpms.core.errors import DomainError
 from cpms.core.models import Agreement, Notification
+from cpms.core.notifications import notify_role, notify_users
 from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision, DisclosureRecord
 from cpms.disclosure.rules import Outcome
@@ -26,6 +26,7 @@ from cpms.partner_requests.workflow import transition as request_transition
 from cpms.queries.services import store_content_addressed
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
+from ident_bridge.publish import on_commit_publish
 
 from .models import PRIORITY_RANK, IctsCase, PackageAttachment, ResponsePackage, Review
 from .permissions import case_grants_assign, case_grants_open, case_grants_transmitted
@@ -34,13 +35,8 @@ from .workflow import EDITABLE, CaseStatus, transition
 log = logging.getLogger(__name__)
 
 
-class IctsError(Exception):
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid", fields: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
-        self.fields = fields or []
+class IctsError(DomainError):
+    pass
 
 
 # --- opening and assignment --------------------------------------------------------------------------------
@@ -57,7 +53,7 @@ def case_open(*, partner_request: PartnerRequest) -> IctsCase:
         due_at=partner_request.received_at + timedelta(days=days),
     )
     case_grants_open(case)
-    requests_services.notify_role(Role.ICTS_ANALYST, f"New {partner_request.priority}-priority ICTS case {case.case_number} "
+    notify_role(Role.ICTS_ANALYST, f"New {partner_request.priority}-priority ICTS case {case.case_number} "
                                   f"({partner_request.partner_id}).", url=f"/icts/cases/{case.pk}/")
     return case
 
@@ -75,6 +71,13 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
         if locked.status not in (CaseStatus.OPEN, CaseStatus.PREPARING, CaseStatus.RETURNED):
             raise IctsError(f"A case that is '{CaseStatus(locked.status).label}' cannot be reassigned.", code="wrong_state")
         previous = locked.assigned_analyst
+        if previous == analyst:
+            raise IctsError("This case is already assigned to you." if actor == analyst else
+                            f"This case is already assigned to {analyst.get_full_name() or analyst.get_username()}.",
+                            code="wrong_state")
+        if actor == analyst and previous is not None:  # taking is for unassigned cases; a reviewer reassigns
+            raise IctsError(f"{previous.get_full_name() or previous.get_username()} took this case first; a reviewer can "
+                            "reassign it.", code="wrong_state")
         locked.assigned_analyst = analyst
         locked.save(update_fields=["assigned_analyst", "updated_at"])
         case_grants_assign(locked, analyst=analyst, previous=previous)
@@ -91,17 +94,6 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
 
 # --- the package -------------------------------------------------------------------------------------------
 
-_PERSON_VALIDATOR: Draft202012Validator | None = None
-
-
-def _person_errors(person: dict) -> list[icd.ICDError]:
-    global _PERSON_VALIDATOR
-    if _PERSON_VALIDATOR is None:
-        schema = json.loads(icd.SCHEMA_PATH.read_text(encoding="utf-8"))
-        _PERSON_VALIDATOR = Draft202012Validator({"$ref": "#/$defs/person", "$defs": schema["$defs"]})
-    return [icd.ICDError("/" + "/".join(map(str, e.absolute_path)), e.message) for e in _PERSON_VALIDATOR.iter_errors(person)]
-
-
 def _require_preparer(actor, case: IctsCase) -> None:
     if case.assigned_analyst_id != actor.pk:
         raise IctsError("Only the analyst assigned to this case can prepare its response.", code="forbidden")
@@ -116,7 +108,7 @@ def package_save(*, actor, case: IctsCase, reviewer_name: str, reviewer_email: s
     if not (reviewer_name or "").strip():
         raise IctsError("Give the reviewer's name: the partner sees it on the response.", field="reviewer_name")
     person = {k: v for k, v in person.items() if v not in (None, "", [], {})}
-    errors = _person_errors(person)
+    errors = icd.person_errors(person)
     if errors:
         raise IctsError("Some data elements are not in the ICD's form: " + "; ".join(f"{e.pointer}: {e.detail}" for e in errors),
                         field="person", fields=[e.pointer.strip("/").split("/")[0] for e in errors])
@@ -148,19 +140,29 @@ def package_add_attachment(*, actor, case: IctsCase, filename: str, data: bytes,
     if package.attachments.count() >= icd.MAX_ATTACHMENTS:
         raise IctsError(f"A response carries at most {icd.MAX_ATTACHMENTS} documents.", field="file")
     digest = hashlib.sha256(data).hexdigest()
-    if package.attachments.filter(sha256=digest).exists():
-        raise IctsError("This exact file is already attached.", field="file")
     clean = _SAFE_NAME.sub("_", (filename or "document").replace("/", "_").replace("\\", "_"))[:200].strip() or "document"
-    att = PackageAttachment(package=package, filename=clean, media_type=media_type, kind=kind, sha256=digest, size=len(data),
-                            uploaded_by=actor)
-    att.file.name = store_content_addressed(att.file.field.generate_filename(att, digest), data)
-    att.save()
+    with transaction.atomic():
+        locked = IctsCase.objects.select_for_update().get(pk=case.pk)  # two uploads at once: one check at a time
+        _require_preparer(actor, locked)
+        if package.attachments.count() >= icd.MAX_ATTACHMENTS:
+            raise IctsError(f"A response carries at most {icd.MAX_ATTACHMENTS} documents.", field="file")
+        if package.attachments.filter(sha256=digest).exists():
+            raise IctsError("This exact file is already attached.", field="file")
+        att = PackageAttachment(package=package, filename=clean, media_type=media_type, kind=kind, sha256=digest,
+                                size=len(data), uploaded_by=actor)
+        att.file.name = store_content_addressed(att.file.field.generate_filename(att, digest), data)
+        att.save()
     return att
 
 
 def package_remove_attachment(*, actor, case: IctsCase, attachment_id: int) -> None:
-    _require_preparer(actor, case)
-    PackageAttachment.objects.filter(pk=attachment_id, package__case=case).delete()
+    with transaction.atomic():
+        locked = IctsCase.objects.select_for_update().get(pk=case.pk)
+        _require_preparer(actor, locked)
+        attachment = PackageAttachment.objects.filter(pk=attachment_id, package__case=locked).first()
+        if attachment is None:
+            raise IctsError("That document is no longer attached (it was removed already).", code="wrong_state")
+        attachment.delete()
 
 
 def exceeds_agreement(package: ResponsePackage, agreement: Agreement | None) -> list[str]:
@@ -186,43 +188,85 @@ def _check_against_agreement(case: IctsCase, package: ResponsePackage) -> Agreem
 
 
 def package_submit(*, actor, case: IctsCase) -> IctsCase:
-    _require_preparer(actor, case)
-    package = getattr(case, "package", None)
-    if package is None or not package.person:
-        raise IctsError("Fill in the response before submitting it for review.", code="wrong_state")
-    _check_against_agreement(case, package)
     with transaction.atomic():
+        locked = IctsCase.objects.select_for_update().get(pk=case.pk)
+        _require_preparer(actor, locked)  # the state as it is now, not as the page saw it
+        package = getattr(locked, "package", None)
+        if package is None or not package.person:
+            raise IctsError("Fill in the response before submitting it for review.", code="wrong_state")
+        _check_against_agreement(locked, package)
         audited_update(ResponsePackage, package.pk, submitted_at=timezone.now())
-        transition(case, CaseStatus.IN_REVIEW, actor=actor, reason="submitted for review")
-    requests_services.notify_role(Role.ICTS_REVIEWER, f"ICTS case {case.case_number} is ready for review.", url=f"/icts/cases/{case.pk}/")
+        transition(locked, CaseStatus.IN_REVIEW, actor=actor, reason="submitted for review")
+        notify_role(Role.ICTS_REVIEWER, f"ICTS case {locked.case_number} is ready for review.", url=f"/icts/cases/{locked.pk}/")
+    case.status = locked.status
     return case
 
 
 def package_review(*, actor, case: IctsCase, verdict: str, comments: str = "") -> Review:
-    """A reviewer approves (then CPMS transmits) or returns with comments. Nobody reviews their own work."""
+    """A reviewer approves (then CPMS transmits) or returns with comments. Nobody reviews their own work.
+    One verdict per submission: a second click, or a second reviewer at the same moment, is refused (wrong_state)."""
     if not has_role(actor, Role.ICTS_REVIEWER):
         raise IctsError("Only ICTS reviewers can approve or return a response.", code="forbidden")
-    package = case.package
-    if package.prepared_by_id == actor.pk:
-        raise IctsError("You prepared this response; another reviewer must review it.", code="forbidden")
     comments = (comments or "").strip()
-    if verdict == Review.Verdict.RETURNED and not comments:
-        raise IctsError("Say what the analyst should change.", field="comments")
     if verdict not in Review.Verdict.values:
         raise IctsError("Choose approve or return.", field="verdict")
+    if verdict == Review.Verdict.RETURNED and not comments:
+        raise IctsError("Say what the analyst should change.", field="comments")
     with transaction.atomic():
+        locked = IctsCase.objects.select_for_update().get(pk=case.pk)
+        if locked.status != CaseStatus.IN_REVIEW:
+            raise IctsError(f"This response is no longer waiting for review: the case is '{CaseStatus(locked.status).label}' "
+                            "(another reviewer, or an earlier click, decided it). Nothing was changed.", code="wrong_state")
+        package = ResponsePackage.objects.select_for_update().get(case=locked)
+        if package.prepared_by_id == actor.pk:
+            raise IctsError("You prepared this response; another reviewer must review it.", code="forbidden")
         if verdict == Review.Verdict.APPROVED:
-            _check_against_agreement(case, package)
-            transition(case, CaseStatus.APPROVED, actor=actor, reason="approved")
+            _check_against_agreement(locked, package)
+            transition(locked, CaseStatus.APPROVED, actor=actor, reason="approved")
             audited_update(ResponsePackage, package.pk, approved_by=actor, approved_at=timezone.now())
             from .tasks import package_transmit_task
 
-            transaction.on_commit(lambda: package_transmit_task.delay(case.pk))
+            on_commit_publish(package_transmit_task.delay, locked.pk)
         else:
-            transition(case, CaseStatus.RETURNED, actor=actor, reason="returned with comments")
-            Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
-                                        message=f"ICTS case {case.case_number} was returned with comments.")
-        return Review.objects.create(package=package, reviewer=actor, verdict=verdict, comments=comments)
+            transition(locked, CaseStatus.RETURNED, actor=actor, reason="returned with comments")
+            Notification.objects.create(user_id=locked.assigned_analyst_id, kind=Notification.Kind.ACTION,
+                                        url=f"/icts/cases/{locked.pk}/",
+                                        message=f"ICTS case {locked.case_number} was returned with comments.")
+        review = Review.objects.create(package=package, reviewer=actor, verdict=verdict, comments=comments)
+    case.status = locked.status
+    return review
+
+
+# --- after a privacy officer's decision on a stopped transmission -----------------------------------------
+
+
+def case_resume_after_referral(*, actor, partner_request: PartnerRequest) -> IctsCase:
+    """A privacy officer shared a request whose transmission was stopped: the case is approved again and transmitted
+    after a fresh protected-status check (package_transmit). The same case, never a second one."""
+    case = IctsCase.objects.select_for_update().get(partner_request=partner_request)
+    if case.status != CaseStatus.BLOCKED:
+        raise IctsError(f"ICTS case {case.case_number} is '{CaseStatus(case.status).label}', not stopped.", code="wrong_state")
+    transition(case, CaseStatus.APPROVED, actor=actor, reason="privacy officer cleared the transmission")
+    audited_update(IctsCase, case.pk, blocked_reason="")
+    from .tasks import package_transmit_task
+
+    on_commit_publish(package_transmit_task.delay, case.pk)
+    return case
+
+
+def case_close_withheld(*, actor, partner_request: PartnerRequest, reason: str) -> IctsCase | None:
+    """A privacy officer withheld a request whose transmission was stopped: the case closes with the reason (the
+    partner is answered "no match" by the partner-request workflow)."""
+    case = IctsCase.objects.select_for_update().filter(partner_request=partner_request).first()
+    if case is None:
+        return None
+    if case.status != CaseStatus.BLOCKED:
+        raise IctsError(f"ICTS case {case.case_number} is '{CaseStatus(case.status).label}', not stopped.", code="wrong_state")
+    transition(case, CaseStatus.CLOSED, actor=actor, reason=f"withheld by a privacy officer: {reason}")
+    if case.assigned_analyst_id:
+        Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
+                                    message=f"ICTS case {case.case_number} is closed: a privacy officer withheld the response.")
+    return case
 
 
 # --- transmission ------------------------------------------------------------------------------------------
@@ -256,7 +300,7 @@ def package_transmit(case_id: int) -> str:
             audited_update(IctsCase, case.pk, blocked_reason=why[:2000])
             transition(case, CaseStatus.BLOCKED, reason=why)
             request_transition(req, RequestStatus.REFERRED, reason=why)
-            requests_services.notify_role(Role.PRIVACY_OFFICER, f"Transmission of {case.case_number} was stopped: {why}"[:300],
+            notify_role(Role.PRIVACY_OFFICER, f"Transmission of {case.case_number} was stopped: {why}"[:300],
                                           url=f"/privacy/referrals/{req.pk}/")
             return CaseStatus.BLOCKED
         Decision.objects.create(partner_request=req, stage=Decision.Stage.TRANSMISSION, outcome=ev.outcome, ruleset=ruleset,
@@ -319,13 +363,22 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
 
 
 def package_record_delivery(*, outbox) -> None:
-    """`delivery.ack` (or a final refusal) for a transmitted package: OBIM analysts see the delivery status."""
+    """`delivery.ack` (or a final refusal) for a transmitted package: OBIM analysts see the delivery status; when it
+    did not arrive, the analyst and the reviewer who approved it are told."""
     package = ResponsePackage.objects.filter(outbox_message=outbox).select_related("case").first()
-    if package is None or package.case.status != CaseStatus.TRANSMITTED:
+    if package is None:
         return
+    case = IctsCase.objects.select_for_update().get(pk=package.case_id)
     delivered = outbox.delivery_status == outbox.Delivery.DELIVERED
-    transition(package.case, CaseStatus.DELIVERED if delivered else CaseStatus.DELIVERY_FAILED,
+    if case.status != CaseStatus.TRANSMITTED and not (delivered and case.status == CaseStatus.DELIVERY_FAILED):
+        return
+    transition(case, CaseStatus.DELIVERED if delivered else CaseStatus.DELIVERY_FAILED,
                reason=outbox.delivery_detail or outbox.last_error or ("delivered" if delivered else "not delivered"))
+    if not delivered:
+        notify_users([case.assigned_analyst_id, package.approved_by_id],
+                     f"The response {case.case_number} did not reach {case.partner_request.partner_id}: "
+                     f"{outbox.delivery_detail or outbox.last_error or 'not delivered'}", kind=Notification.Kind.FAILED,
+                     url=f"/icts/cases/{case.pk}/")
 
 
 def transmit_due(*, limit: int = 50) -> int:

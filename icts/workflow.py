@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.db import models, transaction
 
+from cpms.core.errors import DomainError
+
 
 class CaseStatus(models.TextChoices):
     OPEN = "open", "Open (unassigned)"
@@ -34,16 +36,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     C.TRANSMITTED: frozenset({C.DELIVERED, C.DELIVERY_FAILED}),
     C.BLOCKED: frozenset({C.CLOSED, C.APPROVED}),
     C.DELIVERED: frozenset(),
-    C.DELIVERY_FAILED: frozenset(),
+    C.DELIVERY_FAILED: frozenset({C.DELIVERED}),  # an expired response sent again by an administrator
     C.CLOSED: frozenset(),
 }
 EDITABLE = frozenset({C.PREPARING, C.RETURNED})
 ACTIVE = frozenset({C.OPEN, C.PREPARING, C.IN_REVIEW, C.RETURNED, C.APPROVED, C.BLOCKED})
 
 
-class TransitionNotAllowed(Exception):
+class TransitionNotAllowed(DomainError):
     def __init__(self, current: str, target: str):
-        super().__init__(f"An ICTS case that is '{CaseStatus(current).label}' cannot become '{CaseStatus(target).label}'.")
+        super().__init__(f"An ICTS case that is '{CaseStatus(current).label}' cannot become '{CaseStatus(target).label}'.", code="wrong_state")
 
 
 def transition(case, to: str, *, actor=None, reason: str = ""):

@@ -1,4 +1,4 @@
-"""The IDENT ⇄ CPMS interface control document (ICD v1) in code: envelope, schema, signing, attachments.
+"""The IDENT ⇄ CPMS interface control document (ICD v1.1) in code: envelope, schema, signing, attachments.
 
 Nothing here touches the database or the network: CPMS's inbound/outbound code and the IDENT simulator
 both build on it, so the two sides of the contract cannot drift apart. The schema file is a verbatim copy
@@ -12,6 +12,8 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,7 +21,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from jsonschema import Draft202012Validator, FormatChecker
+import jsonschema_rs
+import orjson
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "ident-icd.schema.json"
 
@@ -32,7 +35,7 @@ TIMESTAMP_HEADER = "X-Ident-Timestamp"
 SIGNATURE_HEADER = "X-Ident-Signature"
 
 # §3: who sends what.
-CPMS_TO_IDENT = frozenset({"query.submit", "query.followup", "request.reply", "request.augment"})
+CPMS_TO_IDENT = frozenset({"query.submit", "query.followup", "request.reply", "request.augment", "disclosure.correction"})
 IDENT_TO_CPMS = frozenset({"query.result", "query.response", "request.received", "delivery.ack"})
 
 PARTNERS = ("CAN", "AUS", "GBR", "NZL")
@@ -144,54 +147,85 @@ def verify_signature(raw_body: bytes, timestamp_header: str | None, signature_he
 
 
 # --- schema validation ---------------------------------------------------------------------------------
+# jsonschema-rs: JSON Schema 2020-12 with every `format` enforced (a date-time or date must be a real calendar
+# instant or day) and ECMA-262 regular expressions (`$` only at the very end), as ICD §2 requires. The Python
+# `jsonschema` package checks formats only with optional extras and runs patterns through `re`, where `$` also
+# matches before a trailing newline; bench/icd_validation.py measures the two.
 
 
 @lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+def _schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    return jsonschema_rs.validator_for(_schema(), validate_formats=True)
+
+
+@lru_cache(maxsize=1)
+def _person_validator():
+    return jsonschema_rs.validator_for({"$ref": "#/$defs/person", "$defs": _schema()["$defs"]}, validate_formats=True)
 
 
 def _pointer(parts) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _kind_name(error) -> str:
+    return type(error.kind).__name__
+
+
 def _leaf_errors(error) -> list[ICDError]:
-    """Turn one jsonschema error into errors that point at the offending field.
+    """Turn one jsonschema-rs error into errors that point at the offending field.
 
     `oneOf` failures (request.reply, query.result, query.response) are resolved to the branch the message
     was trying to be: the branch with the fewest errors, ignoring branches ruled out by a `const`.
     """
-    path = list(error.absolute_path)
-    if error.validator == "oneOf" and error.context:
-        branches: dict[int, list] = {}
-        for sub in error.context:
-            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-        plausible = {k: v for k, v in branches.items() if not any(e.validator == "const" for e in v)} or branches
+    path = list(error.instance_path)
+    kind = _kind_name(error)
+    if kind in ("OneOfNotValid", "AnyOf") and getattr(error.kind, "context", None):
+        branches = [list(b) for b in error.kind.context]
+        plausible = [b for b in branches if b and not any(_kind_name(e) == "Constant" for e in b)] or [b for b in branches if b]
         if plausible:
-            best = min(plausible.values(), key=len)
+            best = min(plausible, key=len)
             out: list[ICDError] = []
             for sub in best:
                 out.extend(_leaf_errors(sub))
             if out:
                 return out
         return [ICDError(_pointer(path), "does not match any of the allowed shapes for this field")]
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {}))) if isinstance(error.instance, dict) else []
+    if kind == "AdditionalProperties" and isinstance(error.instance, dict):
+        allowed = set(_subschema(error.schema_path[:-1]).get("properties", {}))
+        extra = sorted(set(error.instance) - allowed)
         if extra:
             return [ICDError(_pointer(path + [name]), "is not an allowed member here") for name in extra]
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else ""
-        return [ICDError(_pointer(path + [missing]) if missing else _pointer(path), "is required")]
-    if error.validator == "not" and error.validator_value and isinstance(error.instance, dict):
-        return [ICDError(_pointer(path), "carries members that may not appear together: " + error.message)]
+    if kind == "Required":
+        missing = error.kind.as_dict().get("property")
+        if isinstance(missing, str):
+            return [ICDError(_pointer(path + [missing]), "is required")]
+    if kind == "Not" and isinstance(error.instance, dict):
+        return [ICDError(_pointer(path), "carries members that may not appear together")]
+    if kind == "Format":
+        fmt = error.kind.as_dict().get("format", "")
+        return [ICDError(_pointer(path), f"is not a valid {fmt}" + (" (a real calendar date and time, RFC 3339)"
+                                                                     if fmt == "date-time" else
+                                                                     " (a real calendar day, YYYY-MM-DD)" if fmt == "date" else ""))]
     return [ICDError(_pointer(path), error.message)]
 
 
-def schema_errors(message) -> list[ICDError]:
+def _subschema(schema_path) -> dict:
+    node = _schema()
+    for part in schema_path:
+        node = node[part]
+    return node if isinstance(node, dict) else {}
+
+
+def _collect(validator, instance) -> list[ICDError]:
+    if validator.is_valid(instance):  # the common path: one pass in Rust, no error objects built
+        return []
     errors: list[ICDError] = []
-    for error in sorted(_validator().iter_errors(message), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.instance_path))):
         errors.extend(_leaf_errors(error))
     # The same pointer can be reported twice by overlapping keywords; keep the first of each.
     seen: set[tuple[str, str]] = set()
@@ -201,6 +235,158 @@ def schema_errors(message) -> list[ICDError]:
             seen.add((e.pointer, e.detail))
             unique.append(e)
     return unique
+
+
+def schema_errors(message) -> list[ICDError]:
+    """The schema and the §2 rules for strings, numbers and nesting, on a parsed message."""
+    return value_errors(message) or _collect(_validator(), message)
+
+
+def person_errors(person) -> list[ICDError]:
+    """A `person` (ICD §6) on its own, pointers relative to it: the ICTS response form checks with this."""
+    return value_errors(person, depth_offset=3) or _collect(_person_validator(), person)
+
+
+# --- ICD §2: strings, numbers, nesting ------------------------------------------------------------------
+
+MAX_DEPTH = 32
+MAX_NUMBER_DIGITS = 15
+# Free-text members: the only strings that may carry control characters other than U+0000 (line breaks, tabs).
+FREE_TEXT_KEYS = frozenset({"justification", "detail", "text"})
+_NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class _LongNumber(str):
+    """A JSON number token with more digits than ICD §2 allows, kept as text (never converted)."""
+
+
+def _digits(token: str) -> int:
+    return sum(c.isdigit() for c in token)
+
+
+def _parse_int(token: str):
+    return _LongNumber(token) if _digits(token) > MAX_NUMBER_DIGITS else int(token)
+
+
+def _parse_float(token: str):
+    return _LongNumber(token) if _digits(token) > MAX_NUMBER_DIGITS else float(token)
+
+
+def _string_error(value: str, *, free_text: bool) -> str | None:
+    bad = (_NUL_OR_SURROGATE if free_text else _CONTROL).search(value)
+    if bad is None:
+        return None
+    ch = bad.group()
+    if ch == "\x00":
+        return "contains U+0000, which no string may contain (ICD §2)"
+    if "\ud800" <= ch <= "\udfff":
+        return "contains an unpaired surrogate, which no string may contain (ICD §2)"
+    return f"contains the control character U+{ord(ch):04X}; only free-text fields may (ICD §2)"
+
+
+def value_errors(value, *, depth_offset: int = 0) -> list[ICDError]:
+    """ICD §2 on a parsed value: no U+0000 or unpaired surrogate anywhere, no other control character outside free
+    text, numbers of at most 15 digits, nesting of at most 32 levels. Iterative: any depth is walked safely."""
+    errors: list[ICDError] = []
+    stack: list[tuple[object, tuple, int, bool]] = [(value, (), 1 + depth_offset, False)]
+    while stack and len(errors) < 50:
+        node, path, depth, free_text = stack.pop()
+        if isinstance(node, dict):
+            if depth > MAX_DEPTH:
+                errors.append(ICDError(_pointer(path), f"nests deeper than {MAX_DEPTH} levels (ICD §2)"))
+                continue
+            for key, child in node.items():
+                problem_ = _string_error(key, free_text=False)
+                if problem_:
+                    errors.append(ICDError(_pointer(path), "has a member name that " + problem_))
+                    continue
+                stack.append((child, path + (key,), depth + 1, key in FREE_TEXT_KEYS))
+        elif isinstance(node, list):
+            if depth > MAX_DEPTH:
+                errors.append(ICDError(_pointer(path), f"nests deeper than {MAX_DEPTH} levels (ICD §2)"))
+                continue
+            stack.extend((child, path + (i,), depth + 1, False) for i, child in enumerate(node))
+        elif isinstance(node, _LongNumber):
+            errors.append(ICDError(_pointer(path), f"is a number of {_digits(node)} digits; at most {MAX_NUMBER_DIGITS} (ICD §2)"))
+        elif isinstance(node, str):
+            problem_ = _string_error(node, free_text=free_text)
+            if problem_:
+                errors.append(ICDError(_pointer(path), problem_))
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int):
+            if node and len(str(abs(node))) > MAX_NUMBER_DIGITS:
+                errors.append(ICDError(_pointer(path), f"is a number of more than {MAX_NUMBER_DIGITS} digits (ICD §2)"))
+        elif isinstance(node, float):
+            if not math.isfinite(node) or _digits(repr(node).split("e")[0]) > MAX_NUMBER_DIGITS:
+                errors.append(ICDError(_pointer(path), f"is a number of more than {MAX_NUMBER_DIGITS} digits (ICD §2)"))
+    return sorted(errors, key=lambda e: e.pointer)
+
+
+def loads(raw_body: bytes):
+    """Parse a body: (value, errors). orjson on the common path; the standard library, which can say where a
+    body breaks the rules (with number tokens kept as text), when orjson refuses it or a float needs its digits."""
+    try:
+        value = orjson.loads(raw_body)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not _has_float(value):
+            return value, []
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [ICDError("", f"the body is not UTF-8 (byte {exc.start})")]
+    try:
+        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
+                           parse_constant=lambda name: _LongNumber(name))
+    except json.JSONDecodeError as exc:
+        return None, [ICDError("", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+    except RecursionError:
+        return None, [ICDError(deep_pointer(text), f"nests deeper than {MAX_DEPTH} levels (ICD §2)")]
+    return value, []
+
+
+def _has_float(value) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def deep_pointer(text: str, limit: int = MAX_DEPTH) -> str:
+    """The JSON pointer of the first container nested deeper than `limit`, found by a scan that never recurses
+    (for bodies too deep for the parser itself)."""
+    stack: list[list] = []  # per open container: [kind, member name or index]
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if stack and stack[-1][0] == "{":
+                stack[-1][1] = text[i + 1:j]  # a key, or a string value after it (harmless: overwritten by the next key)
+            i = j + 1
+            continue
+        if ch in "{[":
+            if len(stack) >= limit:
+                return _pointer(entry[1] for entry in stack if entry[1] is not None)
+            stack.append([ch, 0 if ch == "[" else None])
+        elif ch in "}]":
+            if stack:
+                stack.pop()
+        elif ch == "," and stack and stack[-1][0] == "[":
+            stack[-1][1] += 1
+        i += 1
+    return ""
 
 
 # --- attachments ---------------------------------------------------------------------------------------
@@ -298,12 +484,9 @@ class Parsed:
 
 def parse(raw_body: bytes, *, accept_types: frozenset[str]) -> Parsed:
     """Parse and check one message body: JSON, schema, direction, attachments. Signature is checked apart."""
-    try:
-        message = json.loads(raw_body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return Parsed(None, [ICDError("", "the body is not UTF-8")], [])
-    except json.JSONDecodeError as exc:
-        return Parsed(None, [ICDError("", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")], [])
+    message, errors = loads(raw_body)
+    if errors:
+        return Parsed(None, errors, [])
     errors = schema_errors(message)
     if errors:
         return Parsed(message if isinstance(message, dict) else None, errors, [])

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import icd
 from .models import OutboxMessage
+from .publish import on_commit_publish, publish_now
 from .transport import BridgeError, Transport
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def outbox_enqueue(*, message_type: str, partner: str, body: dict, ref: str = ""
     )
     from .tasks import outbox_relay
 
-    transaction.on_commit(lambda: outbox_relay.delay(row.pk))
+    on_commit_publish(outbox_relay.delay, row.pk)
     return row
 
 
@@ -95,7 +96,7 @@ def outbox_deliver(pk: int, *, transport: Transport | None = None) -> str | None
 
 def _record_retry(row: OutboxMessage, exc: BridgeError) -> str:
     now = timezone.now()
-    if now - row.created_at > timedelta(hours=settings.OUTBOX_RETRY_HORIZON_HOURS):
+    if now - (row.retried_at or row.created_at) > timedelta(hours=settings.OUTBOX_RETRY_HORIZON_HOURS):
         return _record_failure(row, OutboxMessage.Status.EXPIRED, f"gave up after {row.attempts} attempts: {exc.detail}")
     delay = backoff_seconds(row.attempts)
     OutboxMessage.objects.filter(pk=row.pk).update(
@@ -106,7 +107,7 @@ def _record_retry(row: OutboxMessage, exc: BridgeError) -> str:
         # Fast path only: if Redis loses this, the sweep finds the row by next_attempt_at.
         from .tasks import outbox_relay
 
-        outbox_relay.apply_async((row.pk,), countdown=delay)
+        publish_now(lambda pk: outbox_relay.apply_async((pk,), countdown=delay), row.pk)
     return OutboxMessage.Status.PENDING
 
 
@@ -157,3 +158,25 @@ def outbox_record_delivery(*, acked_message_id: str, status: str, detail: str = 
     else:
         routing.outbound_delivered(row)
     return row
+
+
+# Types whose expired message may be sent again by an administrator: answers the partner is owed. A query's
+# message is not (its query failed when the message expired; the officer sends a new one).
+RETRYABLE_WHEN_EXPIRED = frozenset({"request.reply", "request.augment"})
+
+
+def outbox_retry_expired(pk: int) -> bool:
+    """Send an expired message again with the same message_id and bytes (IDENT answers a duplicate with 200)."""
+    now = timezone.now()
+    updated = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.EXPIRED, type__in=RETRYABLE_WHEN_EXPIRED).update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=now, retried_at=now, lease_until=None, attempts=0,
+        attention_closed_at=None, attention_closed_by=None, attention_note="")
+    if updated:
+        on_commit_publish(_relay, pk)
+    return bool(updated)
+
+
+def _relay(pk: int) -> None:
+    from .tasks import outbox_relay
+
+    outbox_relay.delay(pk)

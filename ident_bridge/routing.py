@@ -7,7 +7,7 @@ place where the two meet.
 from __future__ import annotations
 
 from . import icd
-from .models import OutboxMessage
+from .models import InboundMessage, OutboxMessage
 
 
 def reference_of(message: dict) -> str:
@@ -34,7 +34,13 @@ def unknown_reference_errors(message: dict) -> list[icd.ICDError]:
     if kind == "request.received":
         from cpms.partner_requests.services import reference_errors
 
-        return reference_errors(message)
+        errors = reference_errors(message)
+        # Received before in another message, processed or not (the partial unique index backs this up for two
+        # copies that arrive at the same moment).
+        if (InboundMessage.objects.filter(type="request.received", partner=message["partner"], ref=body["request_ref"])
+                .exclude(message_id=message["message_id"]).exists()):
+            errors.append(icd.ICDError("/body/request_ref", "was already received from this partner in another message"))
+        return errors
     if kind == "delivery.ack":
         exists = OutboxMessage.objects.filter(message_id=body["acked_message_id"]).exists()
         return [] if exists else [icd.ICDError("/body/acked_message_id", "is not a message CPMS sent")]
@@ -65,8 +71,19 @@ def handle_inbound(message: dict, row) -> None:
         raise Ignored(f"CPMS does not handle {kind} messages yet")
 
 
+def inbound_gave_up(row: InboundMessage) -> None:
+    """A message from IDENT could not be processed after every attempt: the administrators are told."""
+    from cpms.core.notifications import notify_admins
+
+    notify_admins(f"A {row.type} message from IDENT ({row.partner}, {row.ref or row.message_id}) could not be processed: "
+                  f"{row.last_error}", url=f"/admin/ident_bridge/inboundattention/{row.pk}/change/")
+
+
 def outbound_failed(row: OutboxMessage) -> None:
-    """IDENT refused our message (4xx), the partner rejected it, or we gave up: tell the business side."""
+    """IDENT refused our message (4xx), the partner rejected it, or we gave up: tell the business side and the
+    administrators (every type: nothing that fails to leave goes unnoticed)."""
+    from cpms.core.notifications import notify_admins
+    from cpms.partner_requests import services as partner_requests
     from cpms.queries import services as queries
     from icts import services as icts
 
@@ -74,6 +91,12 @@ def outbound_failed(row: OutboxMessage) -> None:
         queries.query_record_outbound_failure(outbox=row)
     elif row.type == "request.reply":
         icts.package_record_delivery(outbox=row)
+    elif row.type == "request.augment":
+        partner_requests.augmentation_record_failure(outbox=row)
+    what = "was rejected by the partner" if row.delivery_status == OutboxMessage.Delivery.REJECTED else (
+        "was refused by IDENT" if row.status == OutboxMessage.Status.REJECTED else "could not be delivered (gave up retrying)")
+    notify_admins(f"Our {row.type} to {row.partner} ({row.ref}) {what}: {row.last_error or row.delivery_detail}",
+                  url=f"/admin/ident_bridge/outboxattention/{row.pk}/change/")
 
 
 def outbound_delivered(row: OutboxMessage) -> None:

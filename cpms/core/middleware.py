@@ -18,3 +18,32 @@ class SystemUseNotificationMiddleware:
         if not path.startswith(EXEMPT_PREFIXES) and not request.session.get(SESSION_KEY):
             return redirect(reverse("system-use") + "?" + urlencode({"next": request.get_full_path()}))
         return self.get_response(request)
+
+
+class DomainErrorMiddleware:
+    """The safety net under every page: a service's refusal that a view did not catch (a double click, two people
+    acting on one thing at once) is shown as a message on the page the person came from, never as a 500.
+    The API has its own (cpms.core.problems: a problem document with the refusal's status)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.contrib import messages
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        from .errors import DomainError
+
+        if not isinstance(exception, DomainError) or request.path_info.startswith(("/api/", "/ident/")):
+            return None
+        messages.error(request, exception.message)
+        from urllib.parse import urlsplit
+
+        back = request.META.get("HTTP_REFERER", "")
+        safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        if not safe or urlsplit(back).path == request.path_info:
+            back = "/"
+        return redirect(back)

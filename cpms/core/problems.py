@@ -8,6 +8,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .errors import DomainError
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
@@ -38,6 +40,8 @@ def problem_response(status_code: int, title: str, detail: str, errors: list[dic
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, DomainError):  # a service's refusal that the view did not map itself
+        return domain_problem(exc, exc.http_status)
     if isinstance(exc, Http404):
         return problem_response(404, "Not found", "No such resource, or you may not see it.")
     if isinstance(exc, PermissionDenied):

@@ -44,7 +44,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                            "disclosure.view_decision", "disclosure.view_disclosurerecord", "audit.view_accesslogentry"],
     Role.ADMIN: ["core.partner", "core.agreement", "core.person", "core.benefitcase", "core.notification",
                  "ident_bridge.view_inboundmessage", "ident_bridge.view_outboxmessage", "ident_bridge.change_outboxmessage",
-                 "ident_bridge.view_rejectedinbound", "queries.view_internationalquery", "cis.cisrecord", "cis.cisclassentry",
+                 "ident_bridge.view_rejectedinbound", "ident_bridge.view_inboundattention", "ident_bridge.change_inboundattention",
+                 "ident_bridge.view_outboxattention", "ident_bridge.change_outboxattention", "queries.view_internationalquery", "cis.cisrecord", "cis.cisclassentry",
                  "disclosure.ruleset", "disclosure.rule", "disclosure.view_decision", "auth.user", "auth.group"],
 }
 

@@ -92,7 +92,7 @@ class PartnerRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         try:
             services.augmentation_request(actor=request.user, req=req, **data.validated_data)
         except services.RequestError as exc:
-            return domain_problem(exc, 409 if exc.code in ("wrong_state", "no_agreement") else 400)
+            return domain_problem(exc, exc.http_status)
         return Response(RequestDetailSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ResolveSerializer, responses={200: RequestDetailSerializer},
@@ -105,5 +105,5 @@ class PartnerRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         try:
             services.referral_resolve(actor=request.user, req=req, **data.validated_data)
         except services.RequestError as exc:
-            return domain_problem(exc, {"forbidden": 403, "wrong_state": 409, "floor": 409}.get(exc.code, 400))
+            return domain_problem(exc, exc.http_status)
         return Response(RequestDetailSerializer(self.get_object()).data)

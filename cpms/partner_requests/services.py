@@ -12,14 +12,18 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cpms.audit.services import audited_update
+from cpms.core.errors import DomainError
 from cpms.cis.pcqs import CisAnswer, PcqsUnavailable, get_pcqs
 from cpms.core.models import Agreement, Notification, Person
+from cpms.core.notifications import notify_role, notify_users
 from cpms.core.roles import Role
 from cpms.disclosure.models import Decision, RuleSet
 from cpms.disclosure.rules import Evaluation, Outcome, evaluate
 from cpms.queries.models import Match, PartnerResponse
 from ident_bridge import icd
+from ident_bridge.models import OutboxMessage
 from ident_bridge.outbox import outbox_enqueue
+from ident_bridge.publish import on_commit_publish
 
 from .models import Augmentation, PartnerRequest, RequestTransition
 from .normalise import normalise_subject
@@ -32,12 +36,8 @@ log = logging.getLogger(__name__)
 AUGMENTABLE = frozenset({RequestStatus.IN_ICTS, RequestStatus.ANSWERED})
 
 
-class RequestError(Exception):
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+class RequestError(DomainError):
+    pass
 
 
 def active_request_agreement(partner_code: str) -> Agreement | None:
@@ -80,7 +80,7 @@ def request_record_received(*, message: dict, inbound) -> PartnerRequest:
         )
     from .tasks import request_check_task
 
-    transaction.on_commit(lambda: request_check_task.delay(req.pk))
+    on_commit_publish(request_check_task.delay, req.pk)
     return req
 
 
@@ -170,14 +170,22 @@ def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
 
 
 def _apply(req: PartnerRequest, outcome: str, *, actor, reason: str) -> None:
+    """Act on a decision. A request whose transmission was stopped (its ICTS case `blocked`) keeps that one case:
+    withholding closes it, sharing sends it again after a fresh check; a second case is never opened."""
+    from icts import services as icts
+
+    stopped = req.status == RequestStatus.REFERRED and hasattr(req, "icts_case")
     if outcome == Outcome.WITHHOLD:
         reply_no_match(req)
         transition(req, RequestStatus.ANSWERED_NO_MATCH, actor=actor, reason=reason)
+        if stopped:
+            icts.case_close_withheld(actor=actor, partner_request=req, reason=reason)
     elif outcome == Outcome.SHARE:
-        from icts.services import case_open
-
         transition(req, RequestStatus.IN_ICTS, actor=actor, reason=reason)
-        case_open(partner_request=req)
+        if stopped:
+            icts.case_resume_after_referral(actor=actor, partner_request=req)
+        else:
+            icts.case_open(partner_request=req)
     elif outcome == Outcome.REFER:
         transition(req, RequestStatus.REFERRED, actor=actor, reason=reason)
         notify_role(Role.PRIVACY_OFFICER, f"{req.partner_id} request {req.request_ref} needs a privacy officer's decision.",
@@ -258,21 +266,35 @@ def augmentation_request(*, actor, req: PartnerRequest, requested_items: list[st
         raise RequestError("Say why USCIS needs the information (up to 4,000 characters).", field="justification")
     if req.person_id is None:
         raise RequestError("This request matched no USCIS record; there is no one to augment.", code="wrong_state")
+    if Agreement.objects.active().filter(partner_id=req.partner_id, allows_uscis_queries=True).first() is None:
+        raise RequestError(f"No active agreement lets USCIS ask {req.partner_id} for information.", code="no_agreement")
+    with transaction.atomic():
+        locked = PartnerRequest.objects.select_for_update().get(pk=req.pk)
+        return _augment_locked(actor, locked, items, justification)
+
+
+def _augment_locked(actor, req: PartnerRequest, items: list[str], justification: str) -> Augmentation:
     if req.status not in AUGMENTABLE:
         # Asking about a person we answered "no match" for (or have not cleared yet) would tell the partner
         # USCIS holds a record: the very thing a withholding hides (ICD §3).
         raise RequestError("The partner can be asked for more only once the request may be shared (an ICTS case or a "
                            "sent response): asking now would tell the partner that USCIS holds a record.",
                            code="wrong_state")
-    if Agreement.objects.active().filter(partner_id=req.partner_id, allows_uscis_queries=True).first() is None:
-        raise RequestError(f"No active agreement lets USCIS ask {req.partner_id} for information.", code="no_agreement")
-    with transaction.atomic():
-        augment_ref = f"USCIS-A-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
-        row = outbox_enqueue(message_type="request.augment", partner=req.partner_id, ref=augment_ref, body={
-            "request_ref": req.request_ref, "augment_ref": augment_ref, "requested_items": items, "justification": justification,
-        })
-        return Augmentation.objects.create(partner_request=req, augment_ref=augment_ref, requested_items=items,
-                                           justification=justification, requested_by=actor, outbox_message=row)
+    waiting = (req.augmentations.filter(answered_at__isnull=True)
+               .exclude(outbox_message__status__in=[OutboxMessage.Status.REJECTED, OutboxMessage.Status.EXPIRED])
+               .exclude(outbox_message__delivery_status=OutboxMessage.Delivery.REJECTED).first())
+    if waiting is not None:
+        # One question at a time: a double click, a resubmitted form or a colleague asking at the same moment
+        # would otherwise put a second request to a foreign government.
+        raise RequestError(f"{req.partner.name} has not yet answered augmentation {waiting.augment_ref} (asked "
+                           f"{waiting.created_at:%d %b %Y %H:%M} UTC). Ask again once it answers. Nothing was sent.",
+                           code="wrong_state")
+    augment_ref = f"USCIS-A-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
+    row = outbox_enqueue(message_type="request.augment", partner=req.partner_id, ref=augment_ref, body={
+        "request_ref": req.request_ref, "augment_ref": augment_ref, "requested_items": items, "justification": justification,
+    })
+    return Augmentation.objects.create(partner_request=req, augment_ref=augment_ref, requested_items=items,
+                                       justification=justification, requested_by=actor, outbox_message=row)
 
 
 def augmentation_record_response(*, message: dict, inbound) -> PartnerResponse:
@@ -296,10 +318,11 @@ def augmentation_record_response(*, message: dict, inbound) -> PartnerResponse:
     return response
 
 
-def notify_role(role: str, message: str, *, url: str = "") -> None:
-    from django.contrib.auth import get_user_model
-
-    users = get_user_model().objects.filter(groups__name=role, is_active=True).values_list("pk", flat=True)
-    Notification.objects.bulk_create(
-        Notification(user_id=uid, kind=Notification.Kind.ACTION, message=message[:300], url=url) for uid in users
-    )
+def augmentation_record_failure(*, outbox) -> None:
+    """Our `request.augment` was refused by IDENT, rejected by the partner or given up: its requester is told."""
+    aug = Augmentation.objects.filter(outbox_message=outbox).select_related("partner_request").first()
+    if aug is None:
+        return
+    notify_users([aug.requested_by_id], f"Augmentation {aug.augment_ref} to {aug.partner_request.partner_id} did not reach the "
+                 f"partner ({outbox.get_status_display().lower()}). You can ask again.", kind=Notification.Kind.FAILED,
+                 url=f"/partner-requests/{aug.partner_request_id}/")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models, transaction
 
+from cpms.core.errors import DomainError
+
 
 class RequestStatus(models.TextChoices):
     RECEIVED = "received", "Received"
@@ -33,9 +35,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 OPEN = frozenset(s for s, t in TRANSITIONS.items() if t)
 
 
-class TransitionNotAllowed(Exception):
+class TransitionNotAllowed(DomainError):
     def __init__(self, current: str, target: str):
-        super().__init__(f"A request that is '{RequestStatus(current).label}' cannot become '{RequestStatus(target).label}'.")
+        super().__init__(f"A request that is '{RequestStatus(current).label}' cannot become '{RequestStatus(target).label}'.", code="wrong_state")
 
 
 def transition(request_obj, to: str, *, actor=None, reason: str = ""):

@@ -154,7 +154,7 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 encounter_id=data.validated_data.get("encounter_id", ""), submission_key=key,
             )
         except services.QueryError as exc:
-            return domain_problem(exc, status.HTTP_403_FORBIDDEN if exc.code == "forbidden" else status.HTTP_400_BAD_REQUEST)
+            return domain_problem(exc, exc.http_status)
         query = access_query_for_user(request.user, query.pk)
         out = QueryDetailSerializer(query, context={"request": request}).data
         return Response(out, status=status.HTTP_201_CREATED, headers={"Location": reverse("api-query-detail", kwargs={"pk": query.pk})})
@@ -169,8 +169,7 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         try:
             services.query_request_round3(actor=request.user, query=query, **data.validated_data)
         except services.QueryError as exc:
-            code = {"forbidden": 403, "round_limit": 409, "wrong_state": 409}.get(exc.code, 400)
-            return domain_problem(exc, code)
+            return domain_problem(exc, exc.http_status)
         query = access_query_for_user(request.user, query.pk)
         return Response(QueryDetailSerializer(query, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
@@ -202,7 +201,7 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             referral = services.referral_create(actor=request.user, query=query, analyst=analyst,
                                                 reason=data.validated_data["reason"], days=data.validated_data["days"])
         except services.QueryError as exc:
-            return domain_problem(exc, {"forbidden": 403, "wrong_state": 409}.get(exc.code, 400))
+            return domain_problem(exc, exc.http_status)
         return Response(ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReferralRevokeSerializer, responses={200: ReferralSerializer}, summary="Revoke an FDNS referral now")

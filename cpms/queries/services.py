@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cpms.audit.services import audited_update
+from cpms.core.errors import DomainError
 from cpms.core.models import Agreement, BenefitCase, Notification, Partner
 from cpms.core.permissions import can_act_on_case
 from cpms.core.roles import Role, has_role
@@ -23,14 +24,8 @@ from .permissions import referral_grant, referral_revoke_grant
 from .workflow import QueryStatus, TransitionNotAllowed, transition
 
 
-class QueryError(Exception):
+class QueryError(DomainError):
     """A request the officer can correct; the message says what to do. `field` names the form field."""
-
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
 
 
 class RoundLimitReached(QueryError):
@@ -68,7 +63,7 @@ def query_submit(
     if submission_key:
         existing = InternationalQuery.objects.filter(requestor=actor, submission_key=submission_key).first()
         if existing:
-            return existing
+            return _same_submission(existing, case=case, partner_code=partner_code, reason=reason, priority=priority)
     if not can_act_on_case(actor, case):
         raise QueryError("Only an officer assigned to this case can query a partner about its person.", code="forbidden")
     if not case.is_open:
@@ -117,9 +112,18 @@ def query_submit(
             QueryTransition.objects.create(query=query, from_status="", to_status=query.status, actor=actor, reason="query submitted")
     except IntegrityError:
         if submission_key:  # a concurrent double submit won the race
-            return InternationalQuery.objects.get(requestor=actor, submission_key=submission_key)
+            existing = InternationalQuery.objects.get(requestor=actor, submission_key=submission_key)
+            return _same_submission(existing, case=case, partner_code=partner_code, reason=reason, priority=priority)
         raise
     return query
+
+
+def _same_submission(existing: InternationalQuery, *, case, partner_code: str, reason: str, priority: str) -> InternationalQuery:
+    """A repeated submit returns the first query; the same key for a different query is a client's mistake."""
+    if (existing.case_id, existing.partner_id, existing.reason, existing.priority) != (case.pk, partner_code, reason, priority):
+        raise QueryError("This Idempotency-Key (or form) was already used for a different query "
+                         f"({existing.query_ref}). Use a new key for a new query.", code="idempotency_mismatch")
+    return existing
 
 
 def icd_encounter_ok(value: str) -> bool:
@@ -182,11 +186,15 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
 def query_close(*, actor, query: InternationalQuery, reason: str = "") -> InternationalQuery:
     if not can_act_on_case(actor, query.case):
         raise QueryError("Only an officer assigned to this case can close its queries.", code="forbidden")
-    try:
-        return transition(query, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
-    except TransitionNotAllowed:
-        raise QueryError(f"This query is '{QueryStatus(query.status).label}' and cannot be closed now; reload the page.",
-                         code="wrong_state") from None
+    with transaction.atomic():
+        locked = InternationalQuery.objects.select_for_update().get(pk=query.pk)
+        if locked.status == QueryStatus.CLOSED:
+            raise QueryError(f"Query {locked.query_ref} is already closed.", code="wrong_state")
+        try:
+            return transition(locked, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
+        except TransitionNotAllowed:
+            raise QueryError(f"This query is '{QueryStatus(locked.status).label}' and cannot be closed now; reload the page.",
+                             code="wrong_state") from None
 
 
 # --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----
@@ -362,6 +370,12 @@ def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, d
     if not query.responses.exists():
         raise QueryError("The partner has not answered yet: there are no results to refer.", code="wrong_state")
     with transaction.atomic():
+        InternationalQuery.objects.select_for_update().get(pk=query.pk)  # one referral decision at a time per query
+        current = FdnsReferral.objects.filter(query=query, analyst=analyst, revoked_at__isnull=True,
+                                              expires_at__gt=timezone.now()).first()
+        if current is not None:
+            raise QueryError(f"These results are already referred to {analyst.get_full_name() or analyst.get_username()} until "
+                             f"{current.expires_at:%d %b %Y}. Revoke that referral first to change it.", code="wrong_state")
         referral = FdnsReferral.objects.create(query=query, analyst=analyst, referred_by=actor, reason=reason,
                                                expires_at=timezone.now() + timedelta(days=days))
         referral_grant(referral)
@@ -372,15 +386,17 @@ def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, d
 
 
 def referral_revoke(*, actor, referral: FdnsReferral, reason: str = "") -> FdnsReferral:
-    """End a referral now; the analyst loses the query at once (idempotent)."""
+    """End a referral now; the analyst loses the query at once. A second revocation is refused (wrong_state)."""
     if actor is not None and not can_act_on_case(actor, referral.query.case):
         raise QueryError("Only an officer assigned to the case, or a supervisor, can revoke the referral.", code="forbidden")
     with transaction.atomic():
         locked = FdnsReferral.objects.select_for_update().select_related("query", "analyst").get(pk=referral.pk)
-        if locked.revoked_at is None:
-            locked.revoked_at, locked.revoked_by, locked.revoke_reason = timezone.now(), actor, (reason or "").strip()[:2000]
-            locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-            referral_revoke_grant(locked)
+        if locked.revoked_at is not None:
+            raise QueryError(f"This referral already ended on {locked.revoked_at:%d %b %Y %H:%M} UTC"
+                             + (" (expired)." if locked.revoke_reason == "expired" else "."), code="wrong_state")
+        locked.revoked_at, locked.revoked_by, locked.revoke_reason = timezone.now(), actor, (reason or "").strip()[:2000]
+        locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        referral_revoke_grant(locked)
     return locked
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from django.db import models, transaction
 
+from cpms.core.errors import DomainError
+
 
 class QueryStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted (awaiting the partner's result)"
@@ -40,13 +42,12 @@ FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 AWAITING_PARTNER = frozenset({S.SUBMITTED, S.AWAITING_ROUND2, S.AWAITING_ROUND3})
 
 
-class TransitionNotAllowed(Exception):
+class TransitionNotAllowed(DomainError):
     def __init__(self, current: str, target: str, message: str | None = None):
         self.current = current
         self.target = target
         super().__init__(
-            message or f"A query that is '{QueryStatus(current).label}' cannot become '{QueryStatus(target).label}'."
-        )
+            message or f"A query that is '{QueryStatus(current).label}' cannot become '{QueryStatus(target).label}'.", code="wrong_state")
 
 
 def can_transition(current: str, target: str) -> bool:

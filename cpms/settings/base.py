@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "cpms.core.middleware.SystemUseNotificationMiddleware",
+    "cpms.core.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "cpms.urls"
@@ -227,7 +228,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longer than any countdown we schedule (OUTBOX_BACKOFF_MAX_SECONDS), so Redis never redelivers a
 # message that is only waiting for its ETA.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600, "socket_connect_timeout": 2.0, "socket_timeout": 5.0}
+# With Redis down, publishing fails within about two seconds instead of hanging a page: the write is committed
+# already and the sweeps do the work once Redis is back (ident_bridge.publish).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+# A worker started while Redis is down keeps trying (Celery 5.3+ asks for the start-up retry to be explicit).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "cpms"
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-due": {"task": "ident_bridge.tasks.outbox_sweep", "schedule": SWEEP_INTERVAL_SECONDS},

@@ -197,6 +197,13 @@ class Store:
         that arrives right behind its query.submit is judged on the same facts.
         """
         kind, partner, body = message["type"], message["partner"], message["body"]
+        if kind == "disclosure.correction":  # ICD v1.1: corrects what a reply or a query disclosed to this partner
+            if "query_ref" in body:
+                known = db.execute("SELECT 1 FROM queries WHERE partner = ? AND query_ref = ?", (partner, body["query_ref"])).fetchone()
+                return [] if known else [icd.ICDError("/body/query_ref", f"is not a query CPMS submitted to {partner}")]
+            known = db.execute("SELECT 1 FROM requests WHERE partner = ? AND request_ref = ? AND reply_outcome = 'response'",
+                               (partner, body["request_ref"])).fetchone()
+            return [] if known else [icd.ICDError("/body/request_ref", f"is not a request {partner} was sent a response for")]
         if kind in ("query.submit", "query.followup"):
             query = db.execute(
                 "SELECT partner_person_id, followup_message_id FROM queries WHERE partner = ? AND query_ref = ?",

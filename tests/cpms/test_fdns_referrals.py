@@ -97,10 +97,15 @@ def test_expiry_ends_access_at_once_and_the_sweep_removes_the_grant(world):
     assert services.referrals_expire() == 0  # idempotent
 
 
-def test_revoking_one_of_two_referrals_keeps_access_through_the_other(world):
+def test_a_second_referral_to_the_same_analyst_is_refused_until_the_first_ends(world):
     answer(world["query"])
-    first, second = refer(world), refer(world, reason="And another thing")
+    first = refer(world)
+    with pytest.raises(services.QueryError, match="already referred to .* Revoke that referral first") as refused:
+        refer(world, reason="And another thing")
+    assert refused.value.code == "wrong_state" and FdnsReferral.objects.count() == 1
     services.referral_revoke(actor=world["owner"], referral=first, reason="done")
+    assert not queries_visible_to(world["fdns"]).exists()
+    second = refer(world, reason="Looked again")
     assert world["query"] in queries_visible_to(world["fdns"])
     services.referral_revoke(actor=world["owner"], referral=second)
     assert not queries_visible_to(world["fdns"]).exists()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cpms.core.middleware import SESSION_KEY
 from cpms.core.models import Notification
 from cpms.queries import services
-from cpms.queries.models import InternationalQuery
+from cpms.queries.models import InternationalQuery, QueryTransition
 from cpms.queries.pdf import render_query_html
 from cpms.queries.ui_selectors import query_view
 from cpms.queries.workflow import QueryStatus
@@ -386,7 +386,8 @@ def test_close_query_is_post_only_and_a_second_close_says_why(world, responded):
     responded.refresh_from_db()
     assert responded.status == QueryStatus.CLOSED
     again = client.post(url, follow=True).content.decode()
-    assert "cannot be closed now" in again and "reload the page" in again
+    assert f"Query {responded.query_ref} is already closed." in again
+    assert QueryTransition.objects.filter(query=responded, to_status=QueryStatus.CLOSED).count() == 1
 
 
 # --- A-File print ----------------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_signature_over_other_bytes_is_refused(client, query):
     assert resp.status_code == 401
 
 
-def test_body_over_25_mib_gets_413_before_reading(client, query):
+def test_declared_length_over_25_mib_gets_413_even_when_the_body_is_short(client, query):
     resp = post(client, b"{}", CONTENT_LENGTH=str(icd.MAX_BODY_BYTES + 1))
     assert resp.status_code == 413
     assert resp["Content-Type"] == "application/problem+json"
