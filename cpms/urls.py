@@ -21,3 +21,5 @@ urlpatterns = [
     path("", include("icts.urls")),
     path("", include("cpms.partner_requests.urls")),
 ]
+
+handler500 = "cpms.core.errorpages.server_error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -292,7 +293,9 @@ def package_transmit(case_id: int) -> str:
         req = case.partner_request
         if ev.outcome == Outcome.NO_DECISION:
             return "waiting for CIS"
-        changed = opened_by is None or (answer.as_evidence() if answer else None) != opened_by.cis_answer
+        # Compared as stored (JSON): the evidence's tuples come back from the database as lists.
+        evidence = json.loads(json.dumps(answer.as_evidence())) if answer else None
+        changed = opened_by is None or evidence != opened_by.cis_answer
         if ev.outcome == Outcome.WITHHOLD or (ev.outcome != Outcome.SHARE and changed):
             Decision.objects.create(partner_request=req, stage=Decision.Stage.TRANSMISSION, outcome=ev.outcome, ruleset=ruleset,
                                     reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)

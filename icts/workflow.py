@@ -3,7 +3,8 @@
     open ─assign─▶ preparing ─submit─▶ in_review ─approve─▶ approved ─transmit─▶ transmitted ─ack─▶ delivered
                      ▲                   │                     │                    └─ack rejected─▶ delivery_failed
                      └──────return───────┘                     └─status changed / over the agreement─▶ blocked
-    open/preparing/in_review/blocked ─privacy officer withholds─▶ closed
+    blocked ─privacy officer shares─▶ approved (transmitted after a fresh check) │ ─withholds─▶ closed
+    delivery_failed ─an expired response sent again and acknowledged─▶ delivered
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ class CaseStatus(models.TextChoices):
 
 C = CaseStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
-    C.OPEN: frozenset({C.PREPARING, C.CLOSED}),
-    C.PREPARING: frozenset({C.IN_REVIEW, C.CLOSED}),
-    C.IN_REVIEW: frozenset({C.RETURNED, C.APPROVED, C.CLOSED}),
-    C.RETURNED: frozenset({C.IN_REVIEW, C.CLOSED}),
+    C.OPEN: frozenset({C.PREPARING}),
+    C.PREPARING: frozenset({C.IN_REVIEW}),
+    C.IN_REVIEW: frozenset({C.RETURNED, C.APPROVED}),
+    C.RETURNED: frozenset({C.IN_REVIEW}),
     C.APPROVED: frozenset({C.TRANSMITTED, C.BLOCKED, C.RETURNED}),
     C.TRANSMITTED: frozenset({C.DELIVERED, C.DELIVERY_FAILED}),
     C.BLOCKED: frozenset({C.CLOSED, C.APPROVED}),

@@ -40,7 +40,7 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq "${missing[@]}"
+"${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+"${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}"
 [ -x /usr/bin/chromium ] || { echo "ensure_system_packages.sh: /usr/bin/chromium is still missing" >&2; exit 1; }
 echo "ensure_system_packages.sh: installed ${missing[*]}"

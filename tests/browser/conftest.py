@@ -61,6 +61,8 @@ class ChromiumRuntime:
             return self._browser
         self.stop()
         if not CHROMIUM.exists():
+            if os.environ.get("CI"):  # CI must run them: a missing browser is a failure there, not a skip
+                pytest.fail(f"{CHROMIUM} is missing on CI: browser tests cannot be skipped there", pytrace=False)
             pytest.skip(f"{CHROMIUM} is missing: browser tests need Debian's chromium "
                         "(bash scripts/ensure_system_packages.sh, which `make test` runs, installs it)")
         self._saved_env = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

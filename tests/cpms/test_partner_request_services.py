@@ -1,6 +1,7 @@
 """A partner's request: intake, the protected-status check, no match on the wire, waiting for CIS, referral."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -232,3 +233,32 @@ def test_no_augmentation_about_a_withheld_person(world, django_capture_on_commit
                                       justification="more")
     assert exc.value.code == "wrong_state"
     assert not OutboxMessage.objects.filter(type="request.augment").exists()
+
+
+# The partner request's moves, written out (not read from workflow.TRANSITIONS), each with the service that makes it.
+ALLOWED_REQUEST_MOVES = {
+    ("received", "awaiting_cis"), ("received", "referred"), ("received", "in_icts"), ("received", "answered_no_match"),  # check
+    ("awaiting_cis", "referred"), ("awaiting_cis", "in_icts"), ("awaiting_cis", "answered_no_match"),  # recheck
+    ("referred", "in_icts"), ("referred", "answered_no_match"),  # a privacy officer decides
+    ("in_icts", "answered"),  # the response is transmitted
+    ("in_icts", "referred"),  # transmission stopped
+}
+
+
+@pytest.mark.parametrize("current,target", [(a, b) for a in RequestStatus.values for b in RequestStatus.values])
+def test_every_request_transition_allowed_or_refused_per_table(world, django_capture_on_commit_callbacks, current, target):
+    from cpms.partner_requests.workflow import TransitionNotAllowed, transition
+
+    with django_capture_on_commit_callbacks(execute=False):
+        inbound_process(store_inbound(request_message()).pk)
+    req = PartnerRequest.objects.get()
+    PartnerRequest.objects.filter(pk=req.pk).update(status=current)
+    history = req.transitions.count()
+    if (current, target) in ALLOWED_REQUEST_MOVES:
+        transition(req, target, reason="test")
+        assert PartnerRequest.objects.get().status == target and req.transitions.count() == history + 1
+    else:
+        with pytest.raises(TransitionNotAllowed, match=re.escape(f"cannot become '{RequestStatus(target).label}'")) as refused:
+            transition(req, target)
+        assert refused.value.code == "wrong_state"
+        assert PartnerRequest.objects.get().status == current and req.transitions.count() == history

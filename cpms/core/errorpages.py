@@ -1,0 +1,35 @@
+"""The 500 handler: a database outage is a 503 the client may retry (a problem document on the API and at IDENT's
+door, a plain page in the browser); anything else is a 500 in the same two forms. Never an HTML stack page."""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
+
+MACHINE_PREFIXES = ("/api/", "/ident/")
+
+
+def server_error(request, *args, **kwargs):
+    exc = sys.exc_info()[1]
+    unavailable = isinstance(exc, (OperationalError, InterfaceError))
+    status = 503 if unavailable else 500
+    if request.path_info.startswith(MACHINE_PREFIXES):
+        doc = {"type": "urn:cpms:problem:" + ("service-unavailable" if unavailable else "internal-error"),
+               "title": "Service unavailable" if unavailable else "Internal error", "status": status,
+               "detail": "CPMS cannot reach its database right now; nothing was changed. Try again shortly." if unavailable
+               else "CPMS failed while handling the request; nothing was changed. Try again, and tell an administrator "
+                    "if it happens again."}
+        response = JsonResponse(doc, status=status, content_type="application/problem+json")
+    else:
+        if not unavailable:
+            response = HttpResponse(loader.get_template("500.html").render(), status=500)  # no request: as Django's own
+        else:  # no template rendering that might need the database (context processors, the session)
+            response = HttpResponse("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>CPMS is unavailable"
+                                    "</title></head><body><main><h1>CPMS is unavailable for a moment</h1><p>Nothing was "
+                                    "changed. Try again in a minute.</p></main></body></html>", status=503)
+    if unavailable:
+        response["Retry-After"] = "30"
+    return response
