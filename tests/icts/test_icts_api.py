@@ -143,3 +143,23 @@ def test_api_work_queue_filters(world, django_capture_on_commit_callbacks):
     assert refs(analyst, priority="low") == [low.case_number]
     assert refs(world["users"]["other_analyst"]) == [low.case_number]  # the pool only
     assert refs(world["users"]["icts_reviewer"], status="preparing") == [world["case"].case_number]
+
+
+def test_a_second_approval_is_a_409_problem_on_the_api_and_a_message_on_the_page(world, django_capture_on_commit_callbacks):
+    """Defect 6: a double click, or two reviewers at once, never a 500."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from icts.models import Review
+
+    case = run_to_transmitted(world, django_capture_on_commit_callbacks)
+    second = api(UserFactory(role="icts_reviewer")).post(f"/api/v1/icts/cases/{case.pk}/review/", {"verdict": "approved"},
+                                                         format="json")
+    assert second.status_code == 409 and second["Content-Type"] == "application/problem+json"
+    assert "no longer waiting for review" in second.json()["detail"] and second.json()["type"] == "urn:cpms:problem:wrong_state"
+    browser = Client()
+    browser.post(reverse("system-use"))
+    browser.force_login(world["users"]["icts_reviewer"])
+    page = browser.post(reverse("icts-review", args=[case.pk]), {"verdict": "approved", "comments": ""}, follow=True)
+    assert page.status_code == 200 and "no longer waiting for review" in page.content.decode()
+    assert Review.objects.count() == 1
