@@ -18,7 +18,7 @@ ifneq ($(wildcard package.json),)
 NODE_TARGET := $(NODE_STAMP)
 endif
 
-.PHONY: help install install-dev node-assets system-packages demo test lint bench clean distclean
+.PHONY: help install install-dev node-assets system-packages demo test lint bench faults clean distclean
 
 help:
 	@echo "make demo     run CPMS, its worker and the IDENT simulator on http://127.0.0.1:8000 (Ctrl-C stops)"
@@ -26,6 +26,7 @@ help:
 	@echo "make install  virtualenv, Python and npm dependencies, Chromium and Pango (only what is missing)"
 	@echo "make lint     ruff check ."
 	@echo "make bench    the benchmarks in bench/"
+	@echo "make faults   the fault suite: 1,000 messages through a stack of its own under faults (FAULTS_MESSAGES=100 for fewer)"
 	@echo "make clean    caches and build output (distclean: also .venv, node_modules, var/)"
 
 # --- installation -------------------------------------------------------------------------------------------
@@ -83,6 +84,13 @@ lint: install-dev
 bench: export CPMS_ALLOW_INSECURE_KEY ?= 1
 bench: install
 	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "make bench: no bench/run.py"; fi
+
+# The fault suite (docs/faults.md): its own PostgreSQL cluster, Redis, gunicorn, worker, beat and simulator, on free
+# ports of 127.0.0.1; exits non-zero when anything was lost, sent or processed twice, stuck or answered 5xx.
+FAULTS_MESSAGES ?= 1000
+faults: export CPMS_ALLOW_INSECURE_KEY ?= 1
+faults: install
+	$(PY) scripts/faults.py --messages $(FAULTS_MESSAGES)
 
 # --- cleaning -----------------------------------------------------------------------------------------------
 

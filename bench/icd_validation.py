@@ -258,6 +258,8 @@ def main() -> None:
         print(f"  {label}")
         print(f"    previous: {verdict(previous.parse(raw, icd.IDENT_TO_CPMS))}")
         print(f"    current:  {verdict(icd.parse(raw, accept_types=icd.IDENT_TO_CPMS))}")
+        alone = icd._validator().is_valid(json.loads(raw))
+        print(f"    current, jsonschema-rs alone (without the §2 walk): {'ACCEPTED' if alone else 'refused'}")
 
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)

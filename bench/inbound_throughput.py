@@ -14,7 +14,11 @@ inbound / bare >= 0.5x, duplicate / fresh >= 1.0x (printed, never asserted).
 --profile adds one more inbound load under py-spy (`pip install py-spy` into the venv; not a requirement),
 sampling every gunicorn worker, and prints where a request's time goes.
 
-    python bench/inbound_throughput.py [--messages 2000] [--concurrency 8] [--workers 4] [--rounds 3] [--profile]
+--what-if also loads two bench-only variants of the door (bench/urls.py: without the Celery publish; with the
+reference check and the INSERT in autocommit), each next to the bare view, to size the suggested fixes. An
+in-process breakdown (the door's pieces called one at a time in this process) follows the HTTP figures.
+
+    python bench/inbound_throughput.py [--messages 2000] [--concurrency 8] [--workers 4] [--rounds 3] [--profile] [--what-if]
 """
 
 from __future__ import annotations
@@ -144,6 +148,11 @@ def run_load(port: int, path: str, items: list, concurrency: int, expected: int)
         "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
     }
 
+
+WHAT_IF = {  # bench/urls.py
+    "what_if_without_publish": "/ident/v1/bench-door-without-publish",
+    "what_if_autocommit": "/ident/v1/bench-door-autocommit",
+}
 
 PGBENCH_SQL = ("INSERT INTO ident_bridge_rejectedinbound (received_at, status, title, detail, pointers, message_id, "
                "remote_addr, body_sha256, bucket, count, last_at) "
@@ -290,6 +299,81 @@ def run_profile(port: int, server: subprocess.Popen, query_ref: str, args) -> di
     return {"load": result, "groups": dict(summary["groups"]), "in_request": summary["in_request"]}
 
 
+# --- in-process breakdown --------------------------------------------------------------------------------
+
+
+def breakdown(query_ref: str, rounds: int, calls: int) -> dict[str, float]:
+    """The door's pieces called in this process, one at a time (no HTTP, no gunicorn, no concurrency), against the
+    same PostgreSQL and Redis: median ms per call over `rounds` rounds of `calls` calls each."""
+    import uuid
+
+    from django.db import transaction
+
+    from cpms.queries.models import InternationalQuery
+    from ident_bridge import icd, inbound
+    from ident_bridge.models import InboundMessage, RejectedInbound
+    from ident_bridge.tasks import inbound_process
+
+    def receive(item):
+        raw, headers = item
+        return inbound.receive(raw=raw, content_length=len(raw), timestamp=headers[icd.TIMESTAMP_HEADER],
+                               signature=headers[icd.SIGNATURE_HEADER])
+
+    def row_kwargs():
+        return {"message_id": uuid.uuid4(), "type": "query.result", "partner": "CAN", "body_sha256": "0" * 64,
+                "raw": b"{}" * 100, "ref": query_ref}
+
+    def ref_check():
+        return InternationalQuery.objects.filter(query_ref=query_ref, partner_id="CAN").exists()
+
+    def tx_statements():
+        with transaction.atomic():
+            InboundMessage.objects.create(**row_kwargs())
+            ref_check()
+
+    def autocommit_statements():
+        ref_check()
+        InboundMessage.objects.create(**row_kwargs())
+
+    def without_publish(item):
+        saved = inbound.on_commit_publish
+        inbound.on_commit_publish = lambda *a: None
+        try:
+            return receive(item)
+        finally:
+            inbound.on_commit_publish = saved
+
+    stored = make_bodies(1, query_ref)
+    receive(stored[0])
+    sample = stored[0][0]
+    steps: dict[str, tuple] = {  # name -> (callable taking an item or None, needs fresh items)
+        "bare view body: ORM INSERT (autocommit)": (lambda _: RejectedInbound.objects.create(
+            status=202, title="bench", detail="", body_sha256=""), False),
+        "receive(), fresh message": (receive, True),
+        "receive(), fresh, publish left out": (without_publish, True),
+        "receive(), duplicate (stored before)": (lambda _: receive(resign(stored)[0]), False),
+        "  signature + sha256 + icd.parse": (lambda _: (icd.verify_signature(sample, stored[0][1][icd.TIMESTAMP_HEADER],
+                                                                             stored[0][1][icd.SIGNATURE_HEADER], SECRET),
+                                                        icd.sha256_hex(sample),
+                                                        icd.parse(sample, accept_types=icd.IDENT_TO_CPMS)), False),
+        "  BEGIN, INSERT, reference SELECT, COMMIT": (lambda _: tx_statements(), False),
+        "  the same two statements in autocommit": (lambda _: autocommit_statements(), False),
+        "  reference SELECT alone (ORM exists)": (lambda _: ref_check(), False),
+        "  Celery publish: inbound_process.delay": (lambda _: inbound_process.delay(0), False),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, (func, fresh) in steps.items():
+            items = make_bodies(calls, query_ref) if fresh else [None] * calls
+            times = []
+            for item in items:
+                started = time.perf_counter()
+                func(item)
+                times.append(time.perf_counter() - started)
+            samples[name].append(1000 * statistics.median(times))
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=2000, help="requests per load")
@@ -298,7 +382,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="repetitions of every figure (medians reported)")
     parser.add_argument("--pgbench-seconds", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="one more inbound load under py-spy: where the time goes")
+    parser.add_argument("--what-if", action="store_true",
+                        help="also load two bench-only variants of the door (bench/urls.py): without the Celery publish, "
+                             "and with its two statements in autocommit")
+    parser.add_argument("--breakdown-calls", type=int, default=200,
+                        help="calls per round of the in-process breakdown (0: skip it)")
     args = parser.parse_args()
+    # SIGTERM (bench/run.py, a CI timeout) unwinds like Ctrl-C, so the finally blocks stop every process started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     os.environ.update(env())
     import django
@@ -329,6 +420,10 @@ def main() -> None:
             if not r % 2:
                 res["bare_insert_view"] = run_load(port, "/ident/v1/bench-bare", bare_items, args.concurrency, 202)
             res["duplicate_inbound"] = run_load(port, "/ident/v1/messages", resign(fresh), args.concurrency, 200)
+            if args.what_if:
+                for name, url in WHAT_IF.items():
+                    res[name] = run_load(port, url, make_bodies(args.messages, query_ref), args.concurrency, 202)
+                    res["ratio_" + name + "_to_bare"] = res[name]["per_second"] / res["bare_insert_view"]["per_second"]
             res["ratio_inbound_to_bare"] = res["inbound"]["per_second"] / res["bare_insert_view"]["per_second"]
             res["ratio_duplicate_to_fresh"] = res["duplicate_inbound"]["per_second"] / res["inbound"]["per_second"]
             rounds.append(res)
@@ -339,22 +434,24 @@ def main() -> None:
             profile = run_profile(port, server, query_ref, args)
     finally:
         stop_group(server)
-        flush_redis()
+    parts = breakdown(query_ref, args.rounds, args.breakdown_calls) if args.breakdown_calls else {}
+    flush_redis()
     pgbench = [x for x in (pgbench_inserts(args.pgbench_seconds, args.concurrency) for _ in range(args.rounds)) if x]
     pgbench_tps = statistics.median(pgbench) if pgbench else None
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[name][key] for r in rounds)
 
+    loads = ["inbound", "bare_insert_view", "duplicate_inbound"] + (list(WHAT_IF) if args.what_if else [])
     report = {"rounds": rounds, "pgbench_insert_tps": pgbench, "config": vars(args), "profile": profile,
-              "median": {name: {k: med(name, k) for k in ("per_second", "p50_ms", "p95_ms")}
-                         for name in ("inbound", "bare_insert_view", "duplicate_inbound")}}
+              "breakdown_ms": parts,
+              "median": {name: {k: med(name, k) for k in ("per_second", "p50_ms", "p95_ms")} for name in loads}}
     ratio_bare = statistics.median(r["ratio_inbound_to_bare"] for r in rounds)
     ratio_dup = statistics.median(r["ratio_duplicate_to_fresh"] for r in rounds)
     print(f"\nInbound door under gunicorn ({args.workers} sync workers) + PostgreSQL + Redis, {args.messages} requests per load, "
           f"{args.concurrency} clients, median of {args.rounds} rounds:")
     print(f"  {'endpoint':<28}{'msg/s':>10}{'p50 ms':>10}{'p95 ms':>10}")
-    for name in ("inbound", "bare_insert_view", "duplicate_inbound"):
+    for name in loads:
         m = report["median"][name]
         print(f"  {name:<28}{m['per_second']:>10.0f}{m['p50_ms']:>10.1f}{m['p95_ms']:>10.1f}")
     if pgbench_tps:
@@ -365,6 +462,16 @@ def main() -> None:
     print(f"  ratio duplicate / fresh inbound:   {ratio_dup:.2f}x (per round: {per_round_dup}; target >= 1.0x)")
     if pgbench_tps:
         print(f"  ratio bare insert view / pgbench:  {med('bare_insert_view', 'per_second') / pgbench_tps:.2f}x")
+    if args.what_if:
+        for name in WHAT_IF:
+            per_round = ", ".join(f"{r['ratio_' + name + '_to_bare']:.2f}" for r in rounds)
+            print(f"  ratio {name[len('what_if_'):]} (what-if) / bare: "
+                  f"{statistics.median(r['ratio_' + name + '_to_bare'] for r in rounds):.2f}x (per round: {per_round})")
+    if parts:
+        print(f"\nIn-process breakdown (this process, one call at a time, same PostgreSQL and Redis), median ms per call "
+              f"over {args.rounds} rounds of {args.breakdown_calls}:")
+        for name, ms in parts.items():
+            print(f"  {name:<46}{ms:>8.2f}")
     report["ratio_inbound_to_bare"] = ratio_bare
     report["ratio_duplicate_to_fresh"] = ratio_dup
     out = ROOT / "bench" / "out"
