@@ -27,6 +27,7 @@ from ident_bridge.publish import on_commit_publish
 
 from .models import Augmentation, PartnerRequest, RequestTransition
 from .normalise import normalise_subject
+from .ports import case_desk
 from .workflow import RequestStatus, transition
 
 log = logging.getLogger(__name__)
@@ -85,12 +86,25 @@ def request_record_received(*, message: dict, inbound) -> PartnerRequest:
 
 
 def reference_errors(message: dict) -> list[icd.ICDError]:
-    """What the schema lets through but CPMS must refuse (400): impossible dates, a request_ref seen before."""
+    """What the schema lets through but CPMS must refuse (400): impossible dates, a request_ref seen before (in a
+    request processed or only stored: a partial unique index backs this up for two that arrive at once)."""
+    from ident_bridge.models import InboundMessage
+
     body = message["body"]
     _, errors = normalise_subject(body["template"], body["subject"])
-    if PartnerRequest.objects.filter(partner_id=message["partner"], request_ref=body["request_ref"]).exists():
+    seen = (PartnerRequest.objects.filter(partner_id=message["partner"], request_ref=body["request_ref"]).exists()
+            or InboundMessage.objects.filter(type="request.received", partner=message["partner"], ref=body["request_ref"])
+            .exclude(message_id=message["message_id"]).exists())
+    if seen:
         errors.append(icd.ICDError("/body/request_ref", "was already received from this partner in another message"))
     return errors
+
+
+def augment_reference_errors(message: dict) -> list[icd.ICDError]:
+    """A partner's answer to an augmentation CPMS did not send to it is answered 400 (ICD §3)."""
+    exists = Augmentation.objects.filter(augment_ref=message["body"]["augment_ref"],
+                                         partner_request__partner_id=message["partner"]).exists()
+    return [] if exists else [icd.ICDError("/body/augment_ref", "is not an augmentation request CPMS sent to this partner")]
 
 
 # --- the protected-status check ----------------------------------------------------------------------------
@@ -172,20 +186,19 @@ def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
 def _apply(req: PartnerRequest, outcome: str, *, actor, reason: str) -> None:
     """Act on a decision. A request whose transmission was stopped (its ICTS case `blocked`) keeps that one case:
     withholding closes it, sharing sends it again after a fresh check; a second case is never opened."""
-    from icts import services as icts
-
+    desk = case_desk()
     stopped = req.status == RequestStatus.REFERRED and hasattr(req, "icts_case")
     if outcome == Outcome.WITHHOLD:
         reply_no_match(req)
         transition(req, RequestStatus.ANSWERED_NO_MATCH, actor=actor, reason=reason)
         if stopped:
-            icts.case_close_withheld(actor=actor, partner_request=req, reason=reason)
+            desk.close_withheld(actor=actor, partner_request=req, reason=reason)
     elif outcome == Outcome.SHARE:
         transition(req, RequestStatus.IN_ICTS, actor=actor, reason=reason)
         if stopped:
-            icts.case_resume_after_referral(actor=actor, partner_request=req)
+            desk.resume_after_referral(actor=actor, partner_request=req)
         else:
-            icts.case_open(partner_request=req)
+            desk.open_case(partner_request=req)
     elif outcome == Outcome.REFER:
         transition(req, RequestStatus.REFERRED, actor=actor, reason=reason)
         notify_role(Role.PRIVACY_OFFICER, f"{req.partner_id} request {req.request_ref} needs a privacy officer's decision.",

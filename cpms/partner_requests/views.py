@@ -10,8 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cpms.cis.classes import ApplicationStatus, ProtectedClass
 from cpms.core.roles import Role, has_role
-from cpms.queries.ui_selectors import REQUESTED_ITEM_LABELS
-from icts.forms import ELEMENT_LABELS
+from cpms.core.labels import ELEMENT_LABELS, REQUESTED_ITEM_LABELS
 
 from .forms import AugmentForm, DecisionFilterForm, ReferralResolveForm
 from .permissions import access_request_for_user

@@ -200,6 +200,12 @@ def query_close(*, actor, query: InternationalQuery, reason: str = "") -> Intern
 # --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----
 
 
+def inbound_reference_errors(message: dict) -> list[icd.ICDError]:
+    """ICD §3 at receipt: a result or response for a query CPMS did not send to this partner is answered 400."""
+    exists = InternationalQuery.objects.filter(query_ref=message["body"]["query_ref"], partner_id=message["partner"]).exists()
+    return [] if exists else [icd.ICDError("/body/query_ref", "is not a query CPMS sent to this partner")]
+
+
 def _query_for_message(message: dict) -> InternationalQuery:
     return InternationalQuery.objects.select_for_update().get(query_ref=message["body"]["query_ref"], partner_id=message["partner"])
 
