@@ -22,8 +22,7 @@ from cpms.disclosure.models import Decision, DisclosureRecord
 from cpms.disclosure.rules import Outcome
 from cpms.partner_requests import services as requests_services
 from cpms.partner_requests.models import PartnerRequest
-from cpms.partner_requests.workflow import RequestStatus
-from cpms.partner_requests.workflow import transition as request_transition
+from cpms.disclosure import services as disclosure
 from cpms.queries.services import store_content_addressed
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
@@ -32,6 +31,7 @@ from ident_bridge.publish import on_commit_publish
 from .models import PRIORITY_RANK, IctsCase, PackageAttachment, ResponsePackage, Review
 from .permissions import case_grants_assign, case_grants_open, case_grants_transmitted
 from .workflow import EDITABLE, CaseStatus, transition
+from .workflow import WORKFLOW as CASE_WORKFLOW
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def case_open(*, partner_request: PartnerRequest) -> IctsCase:
         priority_rank=PRIORITY_RANK[partner_request.priority],
         due_at=partner_request.received_at + timedelta(days=days),
     )
+    CASE_WORKFLOW.start(case, reason=f"opened for {partner_request.partner_id} request {partner_request.request_ref}")
     case_grants_open(case)
     notify_role(Role.ICTS_ANALYST, f"New {partner_request.priority}-priority ICTS case {case.case_number} "
                                   f"({partner_request.partner_id}).", url=f"/icts/cases/{case.pk}/")
@@ -177,7 +178,7 @@ def exceeds_agreement(package: ResponsePackage, agreement: Agreement | None) -> 
 
 
 def _check_against_agreement(case: IctsCase, package: ResponsePackage) -> Agreement:
-    agreement = requests_services.active_request_agreement(case.partner_request.partner_id)
+    agreement = disclosure.active_request_agreement(case.partner_request.partner_id)
     over = exceeds_agreement(package, agreement)
     if over:
         raise IctsError(
@@ -283,8 +284,8 @@ def package_transmit(case_id: int) -> str:
     if case.status != CaseStatus.APPROVED:
         return case.status
     req = case.partner_request
-    answer = requests_services.lookup_cis(req.person)
-    ev, ruleset = requests_services.decide(req, answer)
+    answer = disclosure.lookup_cis(req.person)
+    ev, ruleset = disclosure.reply_decision(person=req.person, fin=req.fin, partner_code=req.partner_id, answer=answer)
     opened_by = req.decisions.filter(outcome=Outcome.SHARE).order_by("-decided_at").first()
     with transaction.atomic():
         case = IctsCase.objects.select_for_update(of=("self",)).select_related("partner_request__person").get(pk=case_id)
@@ -302,9 +303,7 @@ def package_transmit(case_id: int) -> str:
             why = "Protected status changed since the case opened: " + "; ".join(r["why"] for r in ev.reasons)
             audited_update(IctsCase, case.pk, blocked_reason=why[:2000])
             transition(case, CaseStatus.BLOCKED, reason=why)
-            request_transition(req, RequestStatus.REFERRED, reason=why)
-            notify_role(Role.PRIVACY_OFFICER, f"Transmission of {case.case_number} was stopped: {why}"[:300],
-                                          url=f"/privacy/referrals/{req.pk}/")
+            requests_services.request_record_blocked(req, why=why, case_number=case.case_number)
             return CaseStatus.BLOCKED
         Decision.objects.create(partner_request=req, stage=Decision.Stage.TRANSMISSION, outcome=ev.outcome, ruleset=ruleset,
                                 reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
@@ -361,7 +360,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
     audited_update(PartnerRequest, req.pk, reply_message=row)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")
     case_grants_transmitted(case)
-    request_transition(req, RequestStatus.ANSWERED, reason=f"response {case.case_number} transmitted")
+    requests_services.request_record_transmitted(req, case_number=case.case_number)
     return CaseStatus.TRANSMITTED
 
 

@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import models
 
-from cpms.core.errors import DomainError
+from cpms.core.workflow import TransitionNotAllowed as CoreTransitionNotAllowed
+from cpms.core.workflow import Workflow
 
 
 class CaseStatus(models.TextChoices):
@@ -44,20 +45,10 @@ EDITABLE = frozenset({C.PREPARING, C.RETURNED})
 ACTIVE = frozenset({C.OPEN, C.PREPARING, C.IN_REVIEW, C.RETURNED, C.APPROVED, C.BLOCKED})
 
 
-class TransitionNotAllowed(DomainError):
-    def __init__(self, current: str, target: str):
-        super().__init__(f"An ICTS case that is '{CaseStatus(current).label}' cannot become '{CaseStatus(target).label}'.", code="wrong_state")
+WORKFLOW = Workflow(model="icts.IctsCase", history="icts.CaseTransition", fk="case", statuses=CaseStatus, table=TRANSITIONS,
+                    noun="An ICTS case", reason_max=500)
+TransitionNotAllowed = CoreTransitionNotAllowed
 
 
 def transition(case, to: str, *, actor=None, reason: str = ""):
-    from .models import CaseTransition, IctsCase
-
-    with transaction.atomic():
-        locked = IctsCase.objects.select_for_update().get(pk=case.pk)
-        if to not in TRANSITIONS.get(locked.status, frozenset()):
-            raise TransitionNotAllowed(locked.status, to)
-        CaseTransition.objects.create(case=locked, from_status=locked.status, to_status=to, actor=actor, reason=reason[:500])
-        locked.status = to
-        locked.save(update_fields=["status", "updated_at"])
-    case.status = to
-    return locked
+    return WORKFLOW.move(case, to, actor=actor, reason=reason)

@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import models
 
-from cpms.core.errors import DomainError
+from cpms.core.workflow import TransitionNotAllowed as CoreTransitionNotAllowed
+from cpms.core.workflow import Workflow
 
 
 class RequestStatus(models.TextChoices):
@@ -35,21 +36,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 OPEN = frozenset(s for s, t in TRANSITIONS.items() if t)
 
 
-class TransitionNotAllowed(DomainError):
-    def __init__(self, current: str, target: str):
-        super().__init__(f"A request that is '{RequestStatus(current).label}' cannot become '{RequestStatus(target).label}'.", code="wrong_state")
+WORKFLOW = Workflow(model="partner_requests.PartnerRequest", history="partner_requests.RequestTransition",
+                    fk="partner_request", statuses=RequestStatus, table=TRANSITIONS, noun="A request")
+TransitionNotAllowed = CoreTransitionNotAllowed
 
 
 def transition(request_obj, to: str, *, actor=None, reason: str = ""):
-    from .models import PartnerRequest, RequestTransition
-
-    with transaction.atomic():
-        locked = PartnerRequest.objects.select_for_update().get(pk=request_obj.pk)
-        if to not in TRANSITIONS.get(locked.status, frozenset()):
-            raise TransitionNotAllowed(locked.status, to)
-        RequestTransition.objects.create(partner_request=locked, from_status=locked.status, to_status=to, actor=actor,
-                                         reason=reason[:300])
-        locked.status = to
-        locked.save(update_fields=["status", "updated_at"])
-    request_obj.status = to
-    return locked
+    return WORKFLOW.move(request_obj, to, actor=actor, reason=reason)

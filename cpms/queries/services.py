@@ -19,8 +19,9 @@ from cpms.core.roles import Role, has_role
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 
-from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, QueryTransition, ResponseAttachment
+from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import referral_grant, referral_revoke_grant
+from .workflow import WORKFLOW as QUERY_WORKFLOW
 from .workflow import QueryStatus, TransitionNotAllowed, transition
 
 
@@ -109,7 +110,7 @@ def query_submit(
                 body["encounter_id"] = encounter_id
             outbox = outbox_enqueue(message_type="query.submit", partner=partner_code, body=body, ref=query.query_ref)
             QueryRound.objects.create(query=query, number=1, outbox_message=outbox, requested_by=actor, started_at=now)
-            QueryTransition.objects.create(query=query, from_status="", to_status=query.status, actor=actor, reason="query submitted")
+            QUERY_WORKFLOW.start(query, actor=actor, reason="query submitted")
     except IntegrityError:
         if submission_key:  # a concurrent double submit won the race
             existing = InternationalQuery.objects.get(requestor=actor, submission_key=submission_key)
