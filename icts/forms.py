@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from cpms.core.models import Gender, Partner, normalise_a_number, nfc
@@ -16,7 +15,7 @@ from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS  # noqa: F401  (re-expo
 from ident_bridge import icd
 
 from .models import Review
-from .services import IctsError
+from .services import IctsError, attachment_too_big
 from .workflow import CaseStatus
 
 ELEMENT_HINTS = {
@@ -351,10 +350,9 @@ class UploadForm(IctsErrorFormMixin, forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        # Checked before the bytes are read into memory; package_add_attachment checks again.
-        if upload.size > settings.ICTS_UPLOAD_MAX_BYTES:
-            raise ValidationError(f"The file is {upload.size:,} bytes; the limit is {settings.ICTS_UPLOAD_MAX_BYTES:,} bytes. "
-                                  "Scan it at a lower resolution or split it.")
+        too_big = attachment_too_big(upload.size)  # asked before the bytes are read into memory
+        if too_big:
+            raise ValidationError(too_big.message)
         return upload
 
 

@@ -23,7 +23,7 @@ from cpms.disclosure.rules import Outcome
 from cpms.partner_requests import services as requests_services
 from cpms.partner_requests.models import PartnerRequest
 from cpms.disclosure import services as disclosure
-from cpms.queries.services import store_content_addressed
+from cpms.core.files import store_content_addressed
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 from ident_bridge.publish import on_commit_publish
@@ -121,6 +121,16 @@ def package_save(*, actor, case: IctsCase, reviewer_name: str, reviewer_email: s
     return package
 
 
+def attachment_too_big(size: int) -> IctsError | None:
+    """The upload limit (ICD §7: 10 MiB decoded per attachment), the one place it is written: the form and the API ask
+    before reading the bytes, the service checks the bytes it gets."""
+    limit = settings.ICTS_UPLOAD_MAX_BYTES
+    if size <= limit:
+        return None
+    return IctsError(f"The file is {size:,} bytes; the limit is {limit:,} bytes (ICD §7). Scan it at a lower resolution or "
+                     "split it.", field="file")
+
+
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
@@ -134,8 +144,9 @@ def package_add_attachment(*, actor, case: IctsCase, filename: str, data: bytes,
         raise IctsError("Choose what kind of document this is.", field="kind")
     if len(data) == 0:
         raise IctsError("The file is empty.", field="file")
-    if len(data) > settings.ICTS_UPLOAD_MAX_BYTES:
-        raise IctsError(f"The file is {len(data):,} bytes; the limit is {settings.ICTS_UPLOAD_MAX_BYTES:,} bytes (ICD §7).", field="file")
+    too_big = attachment_too_big(len(data))
+    if too_big:
+        raise too_big
     media_type = icd.sniff_media_type(data)
     if media_type is None:
         raise IctsError("Only JPEG, PNG, TIFF or PDF files can be sent; this file is none of them.", field="file")

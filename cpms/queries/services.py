@@ -6,13 +6,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cpms.audit.services import audited_update
 from cpms.core.errors import DomainError
+from cpms.core.files import store_content_addressed
 from cpms.core.models import Agreement, BenefitCase, Notification, Partner
 from cpms.core.permissions import can_act_on_case
 from cpms.core.roles import Role, has_role
@@ -289,17 +289,6 @@ def store_attachments(response: PartnerResponse, message: dict) -> None:
         )
         row.file.name = store_content_addressed(row.file.field.generate_filename(row, att.sha256), att.data)
         row.save()
-
-
-def store_content_addressed(name: str, data: bytes) -> str:
-    """Write bytes under a name derived from their sha256, once: a retried task reuses the file, never copies it."""
-    from django.core.files.storage import default_storage
-
-    if not default_storage.exists(name):
-        saved = default_storage.save(name, ContentFile(data))
-        if saved != name:  # a concurrent writer stored the same bytes first: keep theirs, drop our copy
-            default_storage.delete(saved)
-    return name
 
 
 def _parse_dt(value: str) -> datetime:
