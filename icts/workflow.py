@@ -43,6 +43,41 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 EDITABLE = frozenset({C.PREPARING, C.RETURNED})
 ACTIVE = frozenset({C.OPEN, C.PREPARING, C.IN_REVIEW, C.RETURNED, C.APPROVED, C.BLOCKED})
+REASSIGNABLE = frozenset({C.OPEN, C.PREPARING, C.RETURNED})
+
+
+# --- who may do what, the one place each rule is written (services, views, API and templates ask these) ------
+
+
+def _role(user, role: str) -> bool:
+    from cpms.core.roles import has_role
+
+    return has_role(user, role)
+
+
+def case_can_take(case, user) -> bool:
+    return case.status == C.OPEN and case.assigned_analyst_id is None and _role(user, "icts_analyst")
+
+
+def case_can_assign(case, user) -> bool:
+    """A reviewer gives the case to an analyst (or another one) while nobody is reviewing or sending it."""
+    return _role(user, "icts_reviewer") and case.status in REASSIGNABLE
+
+
+def case_can_edit(case, user) -> bool:
+    return case.assigned_analyst_id == user.pk and case.status in EDITABLE
+
+
+def case_can_submit(case, user) -> bool:
+    return case_can_edit(case, user) and getattr(case, "package", None) is not None
+
+
+def case_can_review(case, user) -> bool:
+    return _role(user, "icts_reviewer") and case.status == C.IN_REVIEW
+
+
+def case_is_overdue(case, now) -> bool:
+    return case.status in ACTIVE and case.due_at < now
 
 
 WORKFLOW = Workflow(model="icts.IctsCase", history="icts.CaseTransition", fk="case", statuses=CaseStatus, table=TRANSITIONS,

@@ -29,13 +29,11 @@ from ident_bridge.publish import on_commit_publish
 from .models import Augmentation, PartnerRequest
 from .normalise import normalise_subject
 from .ports import case_desk
-from .workflow import WORKFLOW, RequestStatus, transition
+from .workflow import AUGMENTABLE, WORKFLOW, RequestStatus, request_can_resolve, transition
 
 log = logging.getLogger(__name__)
 
 
-# A request cleared for sharing: only then may USCIS reveal, by asking, that it knows the person.
-AUGMENTABLE = frozenset({RequestStatus.IN_ICTS, RequestStatus.ANSWERED})
 
 
 class RequestError(DomainError):
@@ -226,7 +224,7 @@ def referral_resolve(*, actor, req: PartnerRequest, outcome: str, justification:
                                field="outcome", code="floor")
     with transaction.atomic():
         locked = PartnerRequest.objects.select_for_update().get(pk=req.pk)
-        if locked.status != RequestStatus.REFERRED:
+        if not request_can_resolve(locked):
             raise RequestError(f"This request is '{RequestStatus(locked.status).label}', not waiting for a privacy officer.",
                                code="wrong_state")
         decision = Decision.objects.create(

@@ -34,6 +34,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     R.ANSWERED: frozenset(),
 }
 OPEN = frozenset(s for s, t in TRANSITIONS.items() if t)
+# A request cleared for sharing: only then may USCIS reveal, by asking, that it knows the person.
+AUGMENTABLE = frozenset({R.IN_ICTS, R.ANSWERED})
+
+
+def request_can_augment(req) -> bool:
+    """USCIS may ask the partner for more on this person: the request matched a USCIS record and may be shared
+    (asking about someone answered "no match" would tell the partner that USCIS holds a record)."""
+    return req.person_id is not None and req.status in AUGMENTABLE
+
+
+def request_can_resolve(req) -> bool:
+    """A privacy officer's decision is waiting for this request."""
+    return req.status == R.REFERRED
 
 
 WORKFLOW = Workflow(model="partner_requests.PartnerRequest", history="partner_requests.RequestTransition",
