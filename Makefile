@@ -24,7 +24,7 @@ help:
 	@echo "make demo     run CPMS, its worker and the IDENT simulator on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test     lint, then every test: unit, integration (real worker/Redis/PostgreSQL/simulator), browser"
 	@echo "make install  virtualenv, Python and npm dependencies, Chromium and Pango (only what is missing)"
-	@echo "make lint     ruff check ."
+	@echo "make lint     ruff check . and the import contracts (lint-imports, pyproject.toml)"
 	@echo "make bench    the benchmarks in bench/"
 	@echo "make faults   the fault suite: 1,000 messages through a stack of its own under faults (FAULTS_MESSAGES=100 for fewer)"
 	@echo "make clean    caches and build output (distclean: also .venv, node_modules, var/)"
@@ -71,6 +71,7 @@ test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cpms
 test: install-dev
 	bash scripts/ensure_services.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	@mkdir -p $(dir $(TEST_LOG))
 	@rc=0; $(VENV)/bin/pytest -p no:cacheprovider -ra $(PYTEST_ARGS) 2>&1 | tee $(TEST_LOG) || rc=$$?; \
 	summary="$$(grep -E '^=+ .*( in [0-9.]+s).* =+$$' $(TEST_LOG) | tail -n 1 || true)"; \
@@ -80,6 +81,7 @@ test: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: export CPMS_ALLOW_INSECURE_KEY ?= 1
 bench: install

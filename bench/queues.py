@@ -67,7 +67,7 @@ def main() -> None:
     from django.test import Client
     from guardian.shortcuts import get_objects_for_user
 
-    from cpms.core import selectors as core_selectors
+    from cpms.queries import selectors as core_selectors
     from cpms.core.models import BenefitCase
     from cpms.core.permissions import GrantPage
     from icts import selectors as icts_selectors
@@ -125,9 +125,9 @@ def main() -> None:
             yield
 
     pages = [
-        ("my cases", "/cases/", "cpms.core.views.my_cases_page", "officer",
+        ("my cases", "/cases/", "cpms.queries.views.my_cases_page", "officer",
          cases_unfiltered, cases_exists, cases_guardian),
-        ("my cases", "/cases/", "cpms.core.views.my_cases_page", "supervisor",
+        ("my cases", "/cases/", "cpms.queries.views.my_cases_page", "supervisor",
          cases_unfiltered, cases_exists, cases_guardian),
         ("ICTS queue", "/icts/", "icts.views.work_queue_page", "icts_analyst",
          queue_unfiltered, queue_exists, queue_guardian),

@@ -147,8 +147,9 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        if upload.size > services.settings.ICTS_UPLOAD_MAX_BYTES:
-            return _problem(services.IctsError(f"The file is larger than {services.settings.ICTS_UPLOAD_MAX_BYTES:,} bytes.", field="file"))
+        too_big = services.attachment_too_big(upload.size)
+        if too_big:
+            return _problem(too_big)
         try:
             services.package_add_attachment(actor=request.user, case=case, filename=upload.name, data=upload.read(),
                                             kind=data.validated_data["kind"])

@@ -14,3 +14,18 @@ class IctsConfig(AppConfig):
         for model in (IctsCase, ResponsePackage, PackageAttachment, Review, IctsCaseUserObjectPermission,
                       IctsCaseGroupObjectPermission):
             auditlog.register(model)
+
+        from cpms.partner_requests.ports import CaseDesk, register_case_desk
+        from ident_bridge import handlers
+
+        from . import permissions, services
+
+        register_case_desk(CaseDesk(
+            open_case=services.case_open, resume_after_referral=services.case_resume_after_referral,
+            close_withheld=services.case_close_withheld,
+            request_ids_visible_to=lambda user: permissions.cases_visible_to(user).values("partner_request_id"),
+        ))
+
+        # A transmitted response: OBIM sees whether it arrived; the analyst and approver are told when it did not.
+        handlers.on_outbound_failed("request.reply", services.package_record_delivery)
+        handlers.on_outbound_delivered("request.reply", services.package_record_delivery)

@@ -8,32 +8,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from cpms.core.models import Gender, Partner, normalise_a_number, nfc
+from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS  # noqa: F401  (re-exported for the views)
 from ident_bridge import icd
 
 from .models import Review
-from .services import IctsError
+from .services import IctsError, attachment_too_big
 from .workflow import CaseStatus
 
-ELEMENT_LABELS = {
-    "family_name": "Family name",
-    "given_names": "Given names",
-    "aliases": "Aliases",
-    "date_of_birth": "Date of birth",
-    "gender": "Gender",
-    "race": "Race",
-    "country_of_birth": "Country of birth",
-    "countries_of_citizenship": "Countries of citizenship",
-    "a_number": "A-Number",
-    "fin": "FIN",
-    "partner_person_id": "Partner person ID",
-    "immigration_status": "Immigration status",
-    "immigration_history": "Immigration history",
-    "watchlist_status": "Watchlist status",
-}
 ELEMENT_HINTS = {
     "aliases": "One per line, as FAMILY, Given names (for example HADAD, Amal).",
     "date_of_birth": "YYYY-MM-DD, or YYYY-MM or YYYY when only part is known.",
@@ -47,7 +31,6 @@ ELEMENT_HINTS = {
     "watchlist_status": "One entry per line, as type | YYYY-MM-DD.",
 }
 MULTILINE = frozenset({"aliases", "immigration_history", "watchlist_status"})
-KIND_LABELS = {k: k.replace("_", " ").capitalize() for k in icd.ATTACHMENT_KINDS}
 
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
 _FIN = re.compile(r"^[A-Z0-9]{10,16}$")
@@ -367,10 +350,9 @@ class UploadForm(IctsErrorFormMixin, forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        # Checked before the bytes are read into memory; package_add_attachment checks again.
-        if upload.size > settings.ICTS_UPLOAD_MAX_BYTES:
-            raise ValidationError(f"The file is {upload.size:,} bytes; the limit is {settings.ICTS_UPLOAD_MAX_BYTES:,} bytes. "
-                                  "Scan it at a lower resolution or split it.")
+        too_big = attachment_too_big(upload.size)  # asked before the bytes are read into memory
+        if too_big:
+            raise ValidationError(too_big.message)
         return upload
 
 

@@ -77,6 +77,6 @@ def case_accuracy(case):
 
 def authorised_for(case):
     """What the partner's active agreement lets the response carry (shown beside the form)."""
-    from cpms.partner_requests.services import active_request_agreement
+    from cpms.disclosure.services import active_request_agreement
 
     return active_request_agreement(case.partner_request.partner_id)

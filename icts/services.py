@@ -22,9 +22,8 @@ from cpms.disclosure.models import Decision, DisclosureRecord
 from cpms.disclosure.rules import Outcome
 from cpms.partner_requests import services as requests_services
 from cpms.partner_requests.models import PartnerRequest
-from cpms.partner_requests.workflow import RequestStatus
-from cpms.partner_requests.workflow import transition as request_transition
-from cpms.queries.services import store_content_addressed
+from cpms.disclosure import services as disclosure
+from cpms.core.files import store_content_addressed
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 from ident_bridge.publish import on_commit_publish
@@ -32,6 +31,7 @@ from ident_bridge.publish import on_commit_publish
 from .models import PRIORITY_RANK, IctsCase, PackageAttachment, ResponsePackage, Review
 from .permissions import case_grants_assign, case_grants_open, case_grants_transmitted
 from .workflow import EDITABLE, CaseStatus, transition
+from .workflow import WORKFLOW as CASE_WORKFLOW
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def case_open(*, partner_request: PartnerRequest) -> IctsCase:
         priority_rank=PRIORITY_RANK[partner_request.priority],
         due_at=partner_request.received_at + timedelta(days=days),
     )
+    CASE_WORKFLOW.start(case, reason=f"opened for {partner_request.partner_id} request {partner_request.request_ref}")
     case_grants_open(case)
     notify_role(Role.ICTS_ANALYST, f"New {partner_request.priority}-priority ICTS case {case.case_number} "
                                   f"({partner_request.partner_id}).", url=f"/icts/cases/{case.pk}/")
@@ -120,6 +121,16 @@ def package_save(*, actor, case: IctsCase, reviewer_name: str, reviewer_email: s
     return package
 
 
+def attachment_too_big(size: int) -> IctsError | None:
+    """The upload limit (ICD §7: 10 MiB decoded per attachment), the one place it is written: the form and the API ask
+    before reading the bytes, the service checks the bytes it gets."""
+    limit = settings.ICTS_UPLOAD_MAX_BYTES
+    if size <= limit:
+        return None
+    return IctsError(f"The file is {size:,} bytes; the limit is {limit:,} bytes (ICD §7). Scan it at a lower resolution or "
+                     "split it.", field="file")
+
+
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
@@ -133,8 +144,9 @@ def package_add_attachment(*, actor, case: IctsCase, filename: str, data: bytes,
         raise IctsError("Choose what kind of document this is.", field="kind")
     if len(data) == 0:
         raise IctsError("The file is empty.", field="file")
-    if len(data) > settings.ICTS_UPLOAD_MAX_BYTES:
-        raise IctsError(f"The file is {len(data):,} bytes; the limit is {settings.ICTS_UPLOAD_MAX_BYTES:,} bytes (ICD §7).", field="file")
+    too_big = attachment_too_big(len(data))
+    if too_big:
+        raise too_big
     media_type = icd.sniff_media_type(data)
     if media_type is None:
         raise IctsError("Only JPEG, PNG, TIFF or PDF files can be sent; this file is none of them.", field="file")
@@ -177,7 +189,7 @@ def exceeds_agreement(package: ResponsePackage, agreement: Agreement | None) -> 
 
 
 def _check_against_agreement(case: IctsCase, package: ResponsePackage) -> Agreement:
-    agreement = requests_services.active_request_agreement(case.partner_request.partner_id)
+    agreement = disclosure.active_request_agreement(case.partner_request.partner_id)
     over = exceeds_agreement(package, agreement)
     if over:
         raise IctsError(
@@ -283,8 +295,8 @@ def package_transmit(case_id: int) -> str:
     if case.status != CaseStatus.APPROVED:
         return case.status
     req = case.partner_request
-    answer = requests_services.lookup_cis(req.person)
-    ev, ruleset = requests_services.decide(req, answer)
+    answer = disclosure.lookup_cis(req.person)
+    ev, ruleset = disclosure.reply_decision(person=req.person, fin=req.fin, partner_code=req.partner_id, answer=answer)
     opened_by = req.decisions.filter(outcome=Outcome.SHARE).order_by("-decided_at").first()
     with transaction.atomic():
         case = IctsCase.objects.select_for_update(of=("self",)).select_related("partner_request__person").get(pk=case_id)
@@ -302,9 +314,7 @@ def package_transmit(case_id: int) -> str:
             why = "Protected status changed since the case opened: " + "; ".join(r["why"] for r in ev.reasons)
             audited_update(IctsCase, case.pk, blocked_reason=why[:2000])
             transition(case, CaseStatus.BLOCKED, reason=why)
-            request_transition(req, RequestStatus.REFERRED, reason=why)
-            notify_role(Role.PRIVACY_OFFICER, f"Transmission of {case.case_number} was stopped: {why}"[:300],
-                                          url=f"/privacy/referrals/{req.pk}/")
+            requests_services.request_record_blocked(req, why=why, case_number=case.case_number)
             return CaseStatus.BLOCKED
         Decision.objects.create(partner_request=req, stage=Decision.Stage.TRANSMISSION, outcome=ev.outcome, ruleset=ruleset,
                                 reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
@@ -361,7 +371,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
     audited_update(PartnerRequest, req.pk, reply_message=row)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")
     case_grants_transmitted(case)
-    request_transition(req, RequestStatus.ANSWERED, reason=f"response {case.case_number} transmitted")
+    requests_services.request_record_transmitted(req, case_number=case.case_number)
     return CaseStatus.TRANSMITTED
 
 

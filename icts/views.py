@@ -14,18 +14,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cpms.core.permissions import page_number
 from cpms.core.roles import Role, has_role
 from cpms.queries.ui_selectors import REQUESTED_ITEM_LABELS
-from cpms.partner_requests.views import AUGMENTABLE, augmentation_views, subject_rows
+from cpms.partner_requests.views import augmentation_views, subject_rows
+from cpms.partner_requests.workflow import request_can_augment
 from ident_bridge.models import OutboxMessage
 
 from . import services
 from .forms import ELEMENT_LABELS, KIND_LABELS, AssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm, package_initial
 from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
 from .selectors import authorised_for, case_accuracy, obim_queue_page, work_queue_page
-from .workflow import ACTIVE, EDITABLE, CaseStatus
+from .workflow import (case_can_assign, case_can_edit, case_can_review, case_can_submit,
+                       case_can_take, case_is_overdue)
 
 CASES_PER_PAGE = 25
 ICTS_ROLES = (Role.ICTS_ANALYST, Role.ICTS_REVIEWER)
-REASSIGNABLE = (CaseStatus.OPEN, CaseStatus.PREPARING, CaseStatus.RETURNED)
 
 
 def _require_role(user, *roles) -> None:
@@ -59,15 +60,16 @@ def icts_queue(request):
     form = QueueFilterForm(request.GET)
     filters = form.filters()
     page = work_queue_page(request.user, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE, **filters)
-    is_reviewer = has_role(request.user, Role.ICTS_REVIEWER)
-    if is_reviewer:
-        _attach_assign_options(page.object_list)
+    now = timezone.now()
+    for case in page.object_list:  # each row asks the rules next to the state table (icts.workflow)
+        case.can_take, case.can_assign = case_can_take(case, request.user), case_can_assign(case, request.user)
+        case.is_overdue = case_is_overdue(case, now)
+    if has_role(request.user, Role.ICTS_REVIEWER):
+        _attach_assign_options([case for case in page.object_list if case.can_assign])
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "icts/queue.html", {
         "form": form, "page": page, "query": query.urlencode(), "filtered": any(filters.values()),
-        "is_analyst": has_role(request.user, Role.ICTS_ANALYST), "is_reviewer": is_reviewer, "reassignable": REASSIGNABLE,
-        "now": timezone.now(), "active": ACTIVE,
     })
 
 
@@ -79,14 +81,13 @@ def _render_case(request, case, *, review_form=None, status=200):
     package = getattr(case, "package", None)
     agreement = authorised_for(case)
     user = request.user
-    is_reviewer = has_role(user, Role.ICTS_REVIEWER)
-    is_assignee = case.assigned_analyst_id == user.pk
+    can_assign = case_can_assign(case, user)
     return render(request, "icts/case_detail.html", {
         "case": case, "req": req, "package": package, "agreement": agreement,
         "received_rows": subject_rows(req.subject_as_received),
         "normalised_rows": subject_rows(req.subject, labels=ELEMENT_LABELS),
         "requested_labels": [REQUESTED_ITEM_LABELS.get(i, i) for i in req.requested_items],
-        "overdue": case.status in ACTIVE and case.due_at < timezone.now(),
+        "overdue": case_is_overdue(case, timezone.now()),
         "discrepancies": [(ELEMENT_LABELS.get(d.element, d.element.capitalize()), d) for d in case_accuracy(case)],
         "authorised_elements": [ELEMENT_LABELS.get(e, e) for e in (agreement.authorised_data_elements if agreement else [])],
         "authorised_kind_labels": [KIND_LABELS.get(k, k) for k in (agreement.authorised_attachment_kinds if agreement else [])],
@@ -94,13 +95,11 @@ def _render_case(request, case, *, review_form=None, status=200):
         "package_rows": subject_rows(package.person, labels=ELEMENT_LABELS) if package else [],
         "attachments": list(package.attachments.all()) if package else [],
         "reviews": list(package.reviews.select_related("reviewer")) if package else [],
-        "augmentations": augmentation_views(req), "can_augment": req.person_id is not None and req.status in AUGMENTABLE,
-        "can_take": case.status == CaseStatus.OPEN and case.assigned_analyst_id is None and has_role(user, Role.ICTS_ANALYST),
-        "can_assign": is_reviewer and case.status in REASSIGNABLE,
-        "analysts": list(_analysts()) if is_reviewer and case.status in REASSIGNABLE else [],
-        "can_edit": is_assignee and case.status in EDITABLE,
-        "can_submit": is_assignee and case.status in EDITABLE and package is not None,
-        "can_review": is_reviewer and case.status == CaseStatus.IN_REVIEW,
+        "augmentations": augmentation_views(req), "can_augment": request_can_augment(req),
+        "can_take": case_can_take(case, user), "can_assign": can_assign,
+        "analysts": list(_analysts()) if can_assign else [],
+        "can_edit": case_can_edit(case, user), "can_submit": case_can_submit(case, user),
+        "can_review": case_can_review(case, user),
         "review_form": review_form or ReviewForm(),
     }, status=status)
 
@@ -184,7 +183,7 @@ def _render_package(request, case, *, form=None, upload_form=None):
 
 
 def _editable_or_redirect(request, case):
-    if case.assigned_analyst_id == request.user.pk and case.status in EDITABLE:
+    if case_can_edit(case, request.user):
         return None
     messages.info(request, "Only the analyst assigned to this case can change its response, and only while it is being "
                            f"prepared or was returned. This case is '{case.get_status_display()}'.")

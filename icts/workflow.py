@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import models
 
-from cpms.core.errors import DomainError
+from cpms.core.workflow import TransitionNotAllowed as CoreTransitionNotAllowed
+from cpms.core.workflow import Workflow
 
 
 class CaseStatus(models.TextChoices):
@@ -42,22 +43,47 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 EDITABLE = frozenset({C.PREPARING, C.RETURNED})
 ACTIVE = frozenset({C.OPEN, C.PREPARING, C.IN_REVIEW, C.RETURNED, C.APPROVED, C.BLOCKED})
+REASSIGNABLE = frozenset({C.OPEN, C.PREPARING, C.RETURNED})
 
 
-class TransitionNotAllowed(DomainError):
-    def __init__(self, current: str, target: str):
-        super().__init__(f"An ICTS case that is '{CaseStatus(current).label}' cannot become '{CaseStatus(target).label}'.", code="wrong_state")
+# --- who may do what, the one place each rule is written (services, views, API and templates ask these) ------
+
+
+def _role(user, role: str) -> bool:
+    from cpms.core.roles import has_role
+
+    return has_role(user, role)
+
+
+def case_can_take(case, user) -> bool:
+    return case.status == C.OPEN and case.assigned_analyst_id is None and _role(user, "icts_analyst")
+
+
+def case_can_assign(case, user) -> bool:
+    """A reviewer gives the case to an analyst (or another one) while nobody is reviewing or sending it."""
+    return _role(user, "icts_reviewer") and case.status in REASSIGNABLE
+
+
+def case_can_edit(case, user) -> bool:
+    return case.assigned_analyst_id == user.pk and case.status in EDITABLE
+
+
+def case_can_submit(case, user) -> bool:
+    return case_can_edit(case, user) and getattr(case, "package", None) is not None
+
+
+def case_can_review(case, user) -> bool:
+    return _role(user, "icts_reviewer") and case.status == C.IN_REVIEW
+
+
+def case_is_overdue(case, now) -> bool:
+    return case.status in ACTIVE and case.due_at < now
+
+
+WORKFLOW = Workflow(model="icts.IctsCase", history="icts.CaseTransition", fk="case", statuses=CaseStatus, table=TRANSITIONS,
+                    noun="An ICTS case", reason_max=500)
+TransitionNotAllowed = CoreTransitionNotAllowed
 
 
 def transition(case, to: str, *, actor=None, reason: str = ""):
-    from .models import CaseTransition, IctsCase
-
-    with transaction.atomic():
-        locked = IctsCase.objects.select_for_update().get(pk=case.pk)
-        if to not in TRANSITIONS.get(locked.status, frozenset()):
-            raise TransitionNotAllowed(locked.status, to)
-        CaseTransition.objects.create(case=locked, from_status=locked.status, to_status=to, actor=actor, reason=reason[:500])
-        locked.status = to
-        locked.save(update_fields=["status", "updated_at"])
-    case.status = to
-    return locked
+    return WORKFLOW.move(case, to, actor=actor, reason=reason)

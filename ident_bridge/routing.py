@@ -1,12 +1,9 @@
-"""Which CPMS service handles which ICD message: one explicit table, no dynamic loading.
-
-ident_bridge knows the wire; the business apps know what a message means. This module is the only
-place where the two meet.
-"""
+"""From a stored message to the handler its owning app registered (ident_bridge.handlers). No app is imported here:
+ident_bridge knows the wire, the apps know what a message means."""
 
 from __future__ import annotations
 
-from . import icd
+from . import handlers, icd
 from .models import InboundMessage, OutboxMessage
 
 
@@ -18,90 +15,47 @@ def reference_of(message: dict) -> str:
 
 
 def unknown_reference_errors(message: dict) -> list[icd.ICDError]:
-    """ICD §3: a message that refers to an unknown query_ref, request_ref or augment_ref is answered 400."""
-    from cpms.queries.models import InternationalQuery
-
-    body = message["body"]
-    kind = message["type"]
-    if kind in ("query.result", "query.response") and "query_ref" in body:
-        exists = InternationalQuery.objects.filter(query_ref=body["query_ref"], partner_id=message["partner"]).exists()
-        return [] if exists else [icd.ICDError("/body/query_ref", "is not a query CPMS sent to this partner")]
-    if kind == "query.response" and "augment_ref" in body:
-        from cpms.partner_requests.models import Augmentation
-
-        exists = Augmentation.objects.filter(augment_ref=body["augment_ref"], partner_request__partner_id=message["partner"]).exists()
-        return [] if exists else [icd.ICDError("/body/augment_ref", "is not an augmentation request CPMS sent to this partner")]
-    if kind == "request.received":
-        from cpms.partner_requests.services import reference_errors
-
-        errors = reference_errors(message)
-        # Received before in another message, processed or not (the partial unique index backs this up for two
-        # copies that arrive at the same moment).
-        if (InboundMessage.objects.filter(type="request.received", partner=message["partner"], ref=body["request_ref"])
-                .exclude(message_id=message["message_id"]).exists()):
-            errors.append(icd.ICDError("/body/request_ref", "was already received from this partner in another message"))
-        return errors
-    if kind == "delivery.ack":
-        exists = OutboxMessage.objects.filter(message_id=body["acked_message_id"]).exists()
-        return [] if exists else [icd.ICDError("/body/acked_message_id", "is not a message CPMS sent")]
-    return []
+    """ICD §3: a first copy that refers to an unknown query_ref, request_ref, augment_ref or message is answered 400."""
+    return handlers.reference_errors(message)
 
 
-def handle_inbound(message: dict, row) -> None:
+def handle_inbound(message: dict, row: InboundMessage) -> None:
     """Apply one message. Runs inside the processing transaction; raises inbound.NotReady / inbound.Ignored."""
-    from cpms.partner_requests import services as partner_requests
-    from cpms.queries import services as queries
-
     from .inbound import Ignored
-    from .outbox import outbox_record_delivery
 
-    kind = message["type"]
-    body = message["body"]
-    if kind == "query.result":
-        queries.round1_record_result(message=message, inbound=row)
-    elif kind == "query.response" and "query_ref" in body:
-        queries.round_record_response(message=message, inbound=row)
-    elif kind == "query.response":
-        partner_requests.augmentation_record_response(message=message, inbound=row)
-    elif kind == "request.received":
-        partner_requests.request_record_received(message=message, inbound=row)
-    elif kind == "delivery.ack":
-        outbox_record_delivery(acked_message_id=body["acked_message_id"], status=body["status"], detail=body.get("detail", ""))
-    else:
-        raise Ignored(f"CPMS does not handle {kind} messages yet")
+    handler = handlers.receive_handler(message)
+    if handler is None:  # `manage.py check` reports this at start-up (ident_bridge.E001)
+        raise Ignored(f"no handler is registered for {message['type']} messages")
+    handler(message=message, inbound=row)
 
 
 def inbound_gave_up(row: InboundMessage) -> None:
-    """A message from IDENT could not be processed after every attempt: the administrators are told."""
-    from cpms.core.notifications import notify_admins
-
-    notify_admins(f"A {row.type} message from IDENT ({row.partner}, {row.ref or row.message_id}) could not be processed: "
-                  f"{row.last_error}", url=f"/admin/ident_bridge/inboundattention/{row.pk}/change/")
+    """A message from IDENT could not be processed after every attempt: whoever listens is told."""
+    handlers.attention("inbound_gave_up", row, f"A {row.type} message from IDENT ({row.partner}, {row.ref or row.message_id}) "
+                                               f"could not be processed: {row.last_error}")
 
 
 def outbound_failed(row: OutboxMessage) -> None:
-    """IDENT refused our message (4xx), the partner rejected it, or we gave up: tell the business side and the
-    administrators (every type: nothing that fails to leave goes unnoticed)."""
-    from cpms.core.notifications import notify_admins
-    from cpms.partner_requests import services as partner_requests
-    from cpms.queries import services as queries
-    from icts import services as icts
-
-    if row.type in ("query.submit", "query.followup"):
-        queries.query_record_outbound_failure(outbox=row)
-    elif row.type == "request.reply":
-        icts.package_record_delivery(outbox=row)
-    elif row.type == "request.augment":
-        partner_requests.augmentation_record_failure(outbox=row)
+    """IDENT refused our message (4xx), the partner rejected it, or we gave up: the owning app and whoever listens."""
+    handlers.outbound_failed(row)
     what = "was rejected by the partner" if row.delivery_status == OutboxMessage.Delivery.REJECTED else (
         "was refused by IDENT" if row.status == OutboxMessage.Status.REJECTED else "could not be delivered (gave up retrying)")
-    notify_admins(f"Our {row.type} to {row.partner} ({row.ref}) {what}: {row.last_error or row.delivery_detail}",
-                  url=f"/admin/ident_bridge/outboxattention/{row.pk}/change/")
+    handlers.attention("outbound_failed", row, f"Our {row.type} to {row.partner} ({row.ref}) {what}: "
+                                               f"{row.last_error or row.delivery_detail}")
 
 
 def outbound_delivered(row: OutboxMessage) -> None:
     """IDENT says the partner has our message."""
-    from icts import services as icts
+    handlers.outbound_delivered(row)
 
-    if row.type == "request.reply":
-        icts.package_record_delivery(outbox=row)
+
+def acked_message_errors(message: dict) -> list[icd.ICDError]:
+    exists = OutboxMessage.objects.filter(message_id=message["body"]["acked_message_id"]).exists()
+    return [] if exists else [icd.ICDError("/body/acked_message_id", "is not a message CPMS sent")]
+
+
+def record_delivery_ack(*, message: dict, inbound) -> None:
+    from .outbox import outbox_record_delivery
+
+    body = message["body"]
+    outbox_record_delivery(acked_message_id=body["acked_message_id"], status=body["status"], detail=body.get("detail", ""))

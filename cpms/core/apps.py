@@ -23,3 +23,9 @@ class CoreConfig(AppConfig):
         # After every app's migrate: the roles' groups get whatever of their permissions exist by then, so after
         # the last app they have all of them.
         post_migrate.connect(ensure_roles, dispatch_uid="cpms-core-ensure-roles")
+
+        from ident_bridge import handlers
+
+        from .notifications import notify_admins_of_message
+
+        handlers.on_attention(notify_admins_of_message)

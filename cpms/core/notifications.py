@@ -27,3 +27,12 @@ def notify_admins(message: str, *, url: str = "") -> int:
     users = (get_user_model().objects.filter(Q(groups__name=Role.ADMIN) | Q(is_superuser=True), is_active=True)
              .values_list("pk", flat=True).distinct())
     return notify_users(users, message, kind=Notification.Kind.FAILED, url=url)
+
+
+ATTENTION_PAGES = {"inbound_gave_up": "/admin/ident_bridge/inboundattention/{pk}/change/",
+                   "outbound_failed": "/admin/ident_bridge/outboxattention/{pk}/change/"}
+
+
+def notify_admins_of_message(kind: str, row, summary: str) -> int:
+    """ident_bridge's attention listener: a message that needs a person goes to the administrators' list."""
+    return notify_admins(summary, url=ATTENTION_PAGES[kind].format(pk=row.pk))

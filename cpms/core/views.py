@@ -1,6 +1,5 @@
-"""The officer's pages outside queries: system-use notification, case list and case, notifications."""
+"""Pages every role shares: the system-use notification, the landing redirect, notifications."""
 
-from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,13 +10,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cpms.queries.selectors import queries_for_case
-
-from .forms import CaseSearchForm
 from .middleware import SESSION_KEY
-from .permissions import access_case_for_user, page_number
 from .roles import Role, has_role
-from .selectors import my_cases_page, notifications_for
+from .selectors import notifications_for
 from .services import notifications_mark_read
 
 CASES_PER_PAGE = 25
@@ -58,23 +53,6 @@ def home(request):
         if has_role(request.user, *roles):
             return redirect(url_name)
     return redirect("my-cases")
-
-
-@login_required
-@require_GET
-def my_cases_view(request):
-    form = CaseSearchForm(request.GET)
-    search = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    page = my_cases_page(request.user, search=search, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE)
-    return render(request, "core/my_cases.html", {"form": form, "search": search, "page": page,
-                                                  "query": urlencode({"q": search}) if search else ""})
-
-
-@login_required
-@require_GET
-def case_detail(request, pk):
-    case = access_case_for_user(request.user, pk)
-    return render(request, "core/case_detail.html", {"case": case, "queries": queries_for_case(request.user, case)})
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""The default rule set (version 1). Applied by migration 0002; kept here so tests can use the same table."""
+"""The default rules. Migration 0003 carries version 1 frozen (tests/cpms/test_disclosure_rules.py checks they agree);
+changing these means publishing a new rule-set version, not editing history."""
 
 from cpms.cis.classes import ASYLUM_RELATED, LEGAL_BASIS, SECTION_1367, US_PERSONS
 

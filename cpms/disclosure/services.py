@@ -1,12 +1,65 @@
-"""Rule-set versions: a published version is never edited; changing the rules means publishing a new one."""
+"""The protected-status decision (asking CIS through PCQS, applying the rules) and the rule sets' versions.
+
+Partner requests (intake and a privacy officer's review) and ICTS transmission all decide here. A published rule
+set is never edited: changing the rules means publishing a new version.
+"""
+
+from __future__ import annotations
+
+import logging
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from cpms.audit.services import audited_update
+from cpms.cis.pcqs import CisAnswer, PcqsUnavailable, get_pcqs
+from cpms.core.models import Agreement, Person
 
 from .models import Rule, RuleSet
+from .rules import Evaluation, Outcome, evaluate
+
+log = logging.getLogger(__name__)
+
+
+def active_request_agreement(partner_code: str) -> Agreement | None:
+    return Agreement.objects.active().filter(partner_id=partner_code, allows_partner_requests=True).order_by("-effective_from").first()
+
+
+def lookup_cis(person: Person | None) -> CisAnswer | None:
+    """Ask CIS through PCQS. None when PCQS does not answer. Never inside a transaction (network)."""
+    if person is None:
+        return None
+    if not person.a_number:
+        return CisAnswer(a_number="", known=False, complete=False)
+    try:
+        return get_pcqs().lookup(person.a_number)
+    except PcqsUnavailable as exc:
+        log.warning("PCQS unavailable for %s: %s", person.a_number, exc)
+        return None
+
+
+def reply_decision(*, person, fin: str, partner_code: str, answer: CisAnswer | None) -> tuple[Evaluation, RuleSet | None]:
+    """May this person's information go to this partner in reply to its request? Unknown people and partners outside
+    their agreement are withheld first; then the active rule set, under the statutory floors of evaluate()."""
+    if person is None:
+        ev = Evaluation(Outcome.WITHHOLD)
+        ev.add("", "withhold", "", f"FIN {fin} matches no USCIS record")
+        return ev, None
+    agreement = active_request_agreement(partner_code)
+    if agreement is None:
+        ev = Evaluation(Outcome.WITHHOLD)
+        ev.add("", "withhold", "", f"no active agreement allows requests from {partner_code}")
+        return ev, None
+    ruleset = RuleSet.objects.filter(is_active=True).prefetch_related("rules").first()
+    # With no active rule set every class is referred, but the statutory floors inside evaluate() still hold.
+    ev = evaluate(answer=answer, partner=partner_code, asylum_authorised=agreement.asylum_disclosure_authorised,
+                  rules=ruleset.specs() if ruleset else [])
+    if ruleset is None and ev.outcome == Outcome.SHARE and answer and answer.classes:
+        ev.outcome = Outcome.REFER
+    return ev, ruleset
+
+
 
 
 def ruleset_new_draft(*, actor, source: RuleSet, note: str = "") -> RuleSet:

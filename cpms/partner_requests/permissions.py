@@ -10,10 +10,10 @@ from .models import PartnerRequest
 def requests_visible_to(user):
     if has_role(user, Role.PRIVACY_OFFICER):
         return PartnerRequest.objects.all()
-    if has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER):
-        from icts.permissions import cases_visible_to
+    if has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER):  # through the ICTS cases they may see
+        from .ports import case_desk
 
-        return PartnerRequest.objects.filter(icts_case__in=cases_visible_to(user).values("pk"))
+        return PartnerRequest.objects.filter(pk__in=case_desk().request_ids_visible_to(user))
     return PartnerRequest.objects.none()
 
 

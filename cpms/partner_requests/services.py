@@ -13,35 +13,31 @@ from django.utils.dateparse import parse_datetime
 
 from cpms.audit.services import audited_update
 from cpms.core.errors import DomainError
-from cpms.cis.pcqs import CisAnswer, PcqsUnavailable, get_pcqs
+from cpms.cis.pcqs import CisAnswer
 from cpms.core.models import Agreement, Notification, Person
 from cpms.core.notifications import notify_role, notify_users
 from cpms.core.roles import Role
 from cpms.disclosure.models import Decision, RuleSet
-from cpms.disclosure.rules import Evaluation, Outcome, evaluate
+from cpms.disclosure import services as disclosure
+from cpms.disclosure.rules import Evaluation, Outcome
 from cpms.queries.models import Match, PartnerResponse
 from ident_bridge import icd
 from ident_bridge.models import OutboxMessage
 from ident_bridge.outbox import outbox_enqueue
 from ident_bridge.publish import on_commit_publish
 
-from .models import Augmentation, PartnerRequest, RequestTransition
+from .models import Augmentation, PartnerRequest
 from .normalise import normalise_subject
-from .workflow import RequestStatus, transition
+from .ports import case_desk
+from .workflow import AUGMENTABLE, WORKFLOW, RequestStatus, request_can_resolve, transition
 
 log = logging.getLogger(__name__)
 
 
-# A request cleared for sharing: only then may USCIS reveal, by asking, that it knows the person.
-AUGMENTABLE = frozenset({RequestStatus.IN_ICTS, RequestStatus.ANSWERED})
 
 
 class RequestError(DomainError):
     pass
-
-
-def active_request_agreement(partner_code: str) -> Agreement | None:
-    return Agreement.objects.active().filter(partner_id=partner_code, allows_partner_requests=True).order_by("-effective_from").first()
 
 
 # --- intake ------------------------------------------------------------------------------------------------
@@ -70,7 +66,7 @@ def request_record_received(*, message: dict, inbound) -> PartnerRequest:
         requested_items=body["requested_items"],
         person=person,
     )
-    RequestTransition.objects.create(partner_request=req, from_status="", to_status=req.status, reason="received through IDENT")
+    WORKFLOW.start(req, reason="received through IDENT")
     if person is not None:
         Match.objects.create(
             source=Match.Source.USCIS_SOURCED, partner_id=req.partner_id, partner_request=req, person=person,
@@ -85,48 +81,41 @@ def request_record_received(*, message: dict, inbound) -> PartnerRequest:
 
 
 def reference_errors(message: dict) -> list[icd.ICDError]:
-    """What the schema lets through but CPMS must refuse (400): impossible dates, a request_ref seen before."""
+    """What the schema lets through but CPMS must refuse (400): impossible dates, a request_ref seen before (in a
+    request processed or only stored: a partial unique index backs this up for two that arrive at once)."""
+    from ident_bridge.models import InboundMessage
+
     body = message["body"]
     _, errors = normalise_subject(body["template"], body["subject"])
-    if PartnerRequest.objects.filter(partner_id=message["partner"], request_ref=body["request_ref"]).exists():
+    seen = (PartnerRequest.objects.filter(partner_id=message["partner"], request_ref=body["request_ref"]).exists()
+            or InboundMessage.objects.filter(type="request.received", partner=message["partner"], ref=body["request_ref"])
+            .exclude(message_id=message["message_id"]).exists())
+    if seen:
         errors.append(icd.ICDError("/body/request_ref", "was already received from this partner in another message"))
     return errors
+
+
+def augment_reference_errors(message: dict) -> list[icd.ICDError]:
+    """A partner's answer to an augmentation CPMS did not send to it is answered 400 (ICD §3)."""
+    exists = Augmentation.objects.filter(augment_ref=message["body"]["augment_ref"],
+                                         partner_request__partner_id=message["partner"]).exists()
+    return [] if exists else [icd.ICDError("/body/augment_ref", "is not an augmentation request CPMS sent to this partner")]
 
 
 # --- the protected-status check ----------------------------------------------------------------------------
 
 
 def lookup_cis(person: Person | None) -> CisAnswer | None:
-    """Ask CIS through PCQS. None when PCQS does not answer. Never inside a transaction (network)."""
-    if person is None:
-        return None
-    if not person.a_number:
-        return CisAnswer(a_number="", known=False, complete=False)
-    try:
-        return get_pcqs().lookup(person.a_number)
-    except PcqsUnavailable as exc:
-        log.warning("PCQS unavailable for %s: %s", person.a_number, exc)
-        return None
+    return disclosure.lookup_cis(person)
 
 
 def decide(req: PartnerRequest, answer: CisAnswer | None) -> tuple[Evaluation, RuleSet | None]:
-    """The rules applied to one request: unknown person and partners outside their agreement are withheld first."""
-    if req.person is None:
-        ev = Evaluation(Outcome.WITHHOLD)
-        ev.add("", "withhold", "", f"FIN {req.fin} matches no USCIS record")
-        return ev, None
-    agreement = active_request_agreement(req.partner_id)
-    if agreement is None:
-        ev = Evaluation(Outcome.WITHHOLD)
-        ev.add("", "withhold", "", f"no active agreement allows requests from {req.partner_id}")
-        return ev, None
-    ruleset = RuleSet.objects.filter(is_active=True).prefetch_related("rules").first()
-    # With no active rule set every class is referred, but the statutory floors inside evaluate() still hold.
-    ev = evaluate(answer=answer, partner=req.partner_id, asylum_authorised=agreement.asylum_disclosure_authorised,
-                  rules=ruleset.specs() if ruleset else [])
-    if ruleset is None and ev.outcome == Outcome.SHARE and answer and answer.classes:
-        ev.outcome = Outcome.REFER
-    return ev, ruleset
+    """The protected-status decision for this request (cpms.disclosure.services owns it)."""
+    return disclosure.reply_decision(person=req.person, fin=req.fin, partner_code=req.partner_id, answer=answer)
+
+
+def active_request_agreement(partner_code: str) -> Agreement | None:
+    return disclosure.active_request_agreement(partner_code)
 
 
 def request_check(request_id: int) -> str:
@@ -172,20 +161,19 @@ def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
 def _apply(req: PartnerRequest, outcome: str, *, actor, reason: str) -> None:
     """Act on a decision. A request whose transmission was stopped (its ICTS case `blocked`) keeps that one case:
     withholding closes it, sharing sends it again after a fresh check; a second case is never opened."""
-    from icts import services as icts
-
+    desk = case_desk()
     stopped = req.status == RequestStatus.REFERRED and hasattr(req, "icts_case")
     if outcome == Outcome.WITHHOLD:
         reply_no_match(req)
         transition(req, RequestStatus.ANSWERED_NO_MATCH, actor=actor, reason=reason)
         if stopped:
-            icts.case_close_withheld(actor=actor, partner_request=req, reason=reason)
+            desk.close_withheld(actor=actor, partner_request=req, reason=reason)
     elif outcome == Outcome.SHARE:
         transition(req, RequestStatus.IN_ICTS, actor=actor, reason=reason)
         if stopped:
-            icts.case_resume_after_referral(actor=actor, partner_request=req)
+            desk.resume_after_referral(actor=actor, partner_request=req)
         else:
-            icts.case_open(partner_request=req)
+            desk.open_case(partner_request=req)
     elif outcome == Outcome.REFER:
         transition(req, RequestStatus.REFERRED, actor=actor, reason=reason)
         notify_role(Role.PRIVACY_OFFICER, f"{req.partner_id} request {req.request_ref} needs a privacy officer's decision.",
@@ -236,7 +224,7 @@ def referral_resolve(*, actor, req: PartnerRequest, outcome: str, justification:
                                field="outcome", code="floor")
     with transaction.atomic():
         locked = PartnerRequest.objects.select_for_update().get(pk=req.pk)
-        if locked.status != RequestStatus.REFERRED:
+        if not request_can_resolve(locked):
             raise RequestError(f"This request is '{RequestStatus(locked.status).label}', not waiting for a privacy officer.",
                                code="wrong_state")
         decision = Decision.objects.create(
@@ -326,3 +314,17 @@ def augmentation_record_failure(*, outbox) -> None:
     notify_users([aug.requested_by_id], f"Augmentation {aug.augment_ref} to {aug.partner_request.partner_id} did not reach the "
                  f"partner ({outbox.get_status_display().lower()}). You can ask again.", kind=Notification.Kind.FAILED,
                  url=f"/partner-requests/{aug.partner_request_id}/")
+
+
+# --- entry points for the case desk (icts): every RequestStatus move is made here -------------------------------
+
+
+def request_record_transmitted(req: PartnerRequest, *, case_number: str) -> None:
+    """The response was stored and put in the outbox with its accounting: the request is answered."""
+    transition(req, RequestStatus.ANSWERED, reason=f"response {case_number} transmitted")
+
+
+def request_record_blocked(req: PartnerRequest, *, why: str, case_number: str) -> None:
+    """Transmission stopped (protected status changed): a privacy officer decides, as for any referral."""
+    transition(req, RequestStatus.REFERRED, reason=why)
+    notify_role(Role.PRIVACY_OFFICER, f"Transmission of {case_number} was stopped: {why}"[:300], url=f"/privacy/referrals/{req.pk}/")

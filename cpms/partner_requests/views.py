@@ -10,15 +10,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cpms.cis.classes import ApplicationStatus, ProtectedClass
 from cpms.core.roles import Role, has_role
-from cpms.queries.ui_selectors import REQUESTED_ITEM_LABELS
-from icts.forms import ELEMENT_LABELS
+from cpms.core.labels import ELEMENT_LABELS, REQUESTED_ITEM_LABELS
 
 from .forms import AugmentForm, DecisionFilterForm, ReferralResolveForm
 from .permissions import access_request_for_user
 from .selectors import decisions_for, referral_queue, request_decisions
 from .services import RequestError, augmentation_request, referral_resolve
-from .services import AUGMENTABLE
-from .workflow import RequestStatus
+from .workflow import request_can_augment, request_can_resolve
 
 DECISIONS_PER_PAGE = 25
 REFERRALS_PER_PAGE = 25
@@ -68,14 +66,14 @@ def augmentation_views(req) -> list[dict]:
 
 def _render_request(request, req, *, form=None, refusal=None, status=200):
     is_privacy = has_role(request.user, Role.PRIVACY_OFFICER)
-    can_resolve = is_privacy and req.status == RequestStatus.REFERRED
+    can_resolve = is_privacy and request_can_resolve(req)
     return render(request, "partner_requests/request_detail.html", {
         "req": req, "icts_case": getattr(req, "icts_case", None),
         "received_rows": subject_rows(req.subject_as_received), "normalised_rows": subject_rows(req.subject, labels=ELEMENT_LABELS),
         "requested_labels": [REQUESTED_ITEM_LABELS.get(i, i) for i in req.requested_items],
         "decisions": [(d, _cis_classes(d.cis_answer)) for d in request_decisions(req)] if is_privacy else [],
         "augmentations": augmentation_views(req),
-        "is_privacy": is_privacy, "can_resolve": can_resolve, "can_augment": req.person_id is not None and req.status in AUGMENTABLE,
+        "is_privacy": is_privacy, "can_resolve": can_resolve, "can_augment": request_can_augment(req),
         "form": form or (ReferralResolveForm() if can_resolve else None), "refusal": refusal,
     }, status=status)
 

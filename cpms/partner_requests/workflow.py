@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import models
 
-from cpms.core.errors import DomainError
+from cpms.core.workflow import TransitionNotAllowed as CoreTransitionNotAllowed
+from cpms.core.workflow import Workflow
 
 
 class RequestStatus(models.TextChoices):
@@ -33,23 +34,25 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     R.ANSWERED: frozenset(),
 }
 OPEN = frozenset(s for s, t in TRANSITIONS.items() if t)
+# A request cleared for sharing: only then may USCIS reveal, by asking, that it knows the person.
+AUGMENTABLE = frozenset({R.IN_ICTS, R.ANSWERED})
 
 
-class TransitionNotAllowed(DomainError):
-    def __init__(self, current: str, target: str):
-        super().__init__(f"A request that is '{RequestStatus(current).label}' cannot become '{RequestStatus(target).label}'.", code="wrong_state")
+def request_can_augment(req) -> bool:
+    """USCIS may ask the partner for more on this person: the request matched a USCIS record and may be shared
+    (asking about someone answered "no match" would tell the partner that USCIS holds a record)."""
+    return req.person_id is not None and req.status in AUGMENTABLE
+
+
+def request_can_resolve(req) -> bool:
+    """A privacy officer's decision is waiting for this request."""
+    return req.status == R.REFERRED
+
+
+WORKFLOW = Workflow(model="partner_requests.PartnerRequest", history="partner_requests.RequestTransition",
+                    fk="partner_request", statuses=RequestStatus, table=TRANSITIONS, noun="A request")
+TransitionNotAllowed = CoreTransitionNotAllowed
 
 
 def transition(request_obj, to: str, *, actor=None, reason: str = ""):
-    from .models import PartnerRequest, RequestTransition
-
-    with transaction.atomic():
-        locked = PartnerRequest.objects.select_for_update().get(pk=request_obj.pk)
-        if to not in TRANSITIONS.get(locked.status, frozenset()):
-            raise TransitionNotAllowed(locked.status, to)
-        RequestTransition.objects.create(partner_request=locked, from_status=locked.status, to_status=to, actor=actor,
-                                         reason=reason[:300])
-        locked.status = to
-        locked.save(update_fields=["status", "updated_at"])
-    request_obj.status = to
-    return locked
+    return WORKFLOW.move(request_obj, to, actor=actor, reason=reason)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from cpms.audit.models import AccessLogEntry
 from cpms.audit.services import access_record
+from cpms.core.models import BenefitCase, Person
 from cpms.core.permissions import access_case_for_user
 from cpms.core.problems import domain_problem
 from ident_bridge import icd
@@ -17,7 +18,48 @@ from ident_bridge import icd
 from . import services
 from .models import PRIORITY_CHOICES, REASON_CHOICES, FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import access_attachment_for_user, access_query_for_action, access_query_for_user, access_referral_for_user
-from .selectors import queries_list, query_timeline
+from .selectors import my_cases, my_cases_page, queries_list, query_timeline
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    date_of_birth = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Person
+        fields = ["id", "a_number", "fin", "family_name", "given_names", "aliases", "date_of_birth", "country_of_birth",
+                  "citizenships", "gender"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    person = PersonSerializer(read_only=True)
+    open_queries = serializers.IntegerField(read_only=True)
+    overdue_queries = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = BenefitCase
+        fields = ["id", "receipt_number", "kind", "is_open", "created_at", "person", "open_queries", "overdue_queries"]
+
+
+@extend_schema(tags=["cases"])
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The cases the caller is assigned to (officers) or supervises."""
+
+    serializer_class = CaseSerializer
+
+    def get_queryset(self):
+        return my_cases(self.request.user, search=self.request.query_params.get("search", "").strip())
+
+    def get_object(self):
+        access_case_for_user(self.request.user, self.kwargs["pk"])  # 404 for missing and forbidden alike
+        return self.get_queryset().get(pk=self.kwargs["pk"])
+
+    @extend_schema(parameters=[OpenApiParameter("search", str, required=False,
+                                                description="receipt number, A-Number, or part of the family name")])
+    def list(self, request, *args, **kwargs):
+        # Read from the case grants in their order (as the "My cases" page), not filtered and sorted across every case.
+        search = request.query_params.get("search", "").strip()
+        rows = self.paginator.paginate_grant_page(request, lambda **kw: my_cases_page(request.user, search=search, **kw))
+        return self.paginator.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

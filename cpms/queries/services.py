@@ -6,21 +6,22 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cpms.audit.services import audited_update
 from cpms.core.errors import DomainError
+from cpms.core.files import store_content_addressed
 from cpms.core.models import Agreement, BenefitCase, Notification, Partner
 from cpms.core.permissions import can_act_on_case
 from cpms.core.roles import Role, has_role
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 
-from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, QueryTransition, ResponseAttachment
+from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import referral_grant, referral_revoke_grant
+from .workflow import WORKFLOW as QUERY_WORKFLOW
 from .workflow import QueryStatus, TransitionNotAllowed, transition
 
 
@@ -109,7 +110,7 @@ def query_submit(
                 body["encounter_id"] = encounter_id
             outbox = outbox_enqueue(message_type="query.submit", partner=partner_code, body=body, ref=query.query_ref)
             QueryRound.objects.create(query=query, number=1, outbox_message=outbox, requested_by=actor, started_at=now)
-            QueryTransition.objects.create(query=query, from_status="", to_status=query.status, actor=actor, reason="query submitted")
+            QUERY_WORKFLOW.start(query, actor=actor, reason="query submitted")
     except IntegrityError:
         if submission_key:  # a concurrent double submit won the race
             existing = InternationalQuery.objects.get(requestor=actor, submission_key=submission_key)
@@ -200,6 +201,12 @@ def query_close(*, actor, query: InternationalQuery, reason: str = "") -> Intern
 # --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----
 
 
+def inbound_reference_errors(message: dict) -> list[icd.ICDError]:
+    """ICD §3 at receipt: a result or response for a query CPMS did not send to this partner is answered 400."""
+    exists = InternationalQuery.objects.filter(query_ref=message["body"]["query_ref"], partner_id=message["partner"]).exists()
+    return [] if exists else [icd.ICDError("/body/query_ref", "is not a query CPMS sent to this partner")]
+
+
 def _query_for_message(message: dict) -> InternationalQuery:
     return InternationalQuery.objects.select_for_update().get(query_ref=message["body"]["query_ref"], partner_id=message["partner"])
 
@@ -282,17 +289,6 @@ def store_attachments(response: PartnerResponse, message: dict) -> None:
         )
         row.file.name = store_content_addressed(row.file.field.generate_filename(row, att.sha256), att.data)
         row.save()
-
-
-def store_content_addressed(name: str, data: bytes) -> str:
-    """Write bytes under a name derived from their sha256, once: a retried task reuses the file, never copies it."""
-    from django.core.files.storage import default_storage
-
-    if not default_storage.exists(name):
-        saved = default_storage.save(name, ContentFile(data))
-        if saved != name:  # a concurrent writer stored the same bytes first: keep theirs, drop our copy
-            default_storage.delete(saved)
-    return name
 
 
 def _parse_dt(value: str) -> datetime:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cpms.core.models import Gender
-from ident_bridge import icd
 
 from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .selectors import ComparedElement, query_timeline, side_by_side
@@ -21,7 +20,7 @@ IDENTITY_LABELS = {
     "gender": "Gender",
     "country_of_birth": "Country of birth",
 }
-REQUESTED_ITEM_LABELS = {item: item.replace("_", " ").capitalize() for item in icd.REQUESTED_ITEMS}
+from cpms.core.labels import REQUESTED_ITEM_LABELS  # noqa: E402,F401  (re-exported)
 
 
 @dataclass

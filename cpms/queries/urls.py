@@ -3,6 +3,8 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("cases/", views.my_cases_view, name="my-cases"),
+    path("cases/<int:pk>/", views.case_detail, name="case-detail"),
     path("cases/<int:pk>/queries/new/", views.query_new, name="query-new"),
     path("queries/<int:pk>/", views.query_detail, name="query-detail"),
     path("queries/<int:pk>/timeline/", views.query_timeline_partial, name="query-timeline-partial"),

@@ -9,7 +9,10 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cpms.core.permissions import access_case_for_user
+from urllib.parse import urlencode
+
+from cpms.core.forms import CaseSearchForm
+from cpms.core.permissions import access_case_for_user, page_number
 from cpms.core.roles import Role, has_role
 
 from .forms import QueryNewForm, ReferralForm, ReferralRevokeForm, Round3Form
@@ -19,10 +22,30 @@ from cpms.audit.services import access_record
 
 from .permissions import (access_attachment_for_user, access_query_for_action, access_query_for_user, access_referral_for_user,
                           queries_actionable_by)
-from .selectors import referrals_for_analyst
+from .selectors import my_cases_page, queries_for_case, referrals_for_analyst
 from .services import (QueryError, partners_open_for_queries, query_close, query_request_round3, query_submit, referral_create,
                        referral_revoke)
 from .ui_selectors import query_view
+
+
+CASES_PER_PAGE = 25
+
+
+@login_required
+@require_GET
+def my_cases_view(request):
+    form = CaseSearchForm(request.GET)
+    search = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    page = my_cases_page(request.user, search=search, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE)
+    return render(request, "core/my_cases.html", {"form": form, "search": search, "page": page,
+                                                  "query": urlencode({"q": search}) if search else ""})
+
+
+@login_required
+@require_GET
+def case_detail(request, pk):
+    case = access_case_for_user(request.user, pk)
+    return render(request, "core/case_detail.html", {"case": case, "queries": queries_for_case(request.user, case)})
 
 
 @login_required

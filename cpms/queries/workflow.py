@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import models
 
-from cpms.core.errors import DomainError
+from cpms.core.workflow import TransitionNotAllowed as CoreTransitionNotAllowed
+from cpms.core.workflow import Workflow
 
 
 class QueryStatus(models.TextChoices):
@@ -42,32 +43,15 @@ FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 AWAITING_PARTNER = frozenset({S.SUBMITTED, S.AWAITING_ROUND2, S.AWAITING_ROUND3})
 
 
-class TransitionNotAllowed(DomainError):
-    def __init__(self, current: str, target: str, message: str | None = None):
-        self.current = current
-        self.target = target
-        super().__init__(
-            message or f"A query that is '{QueryStatus(current).label}' cannot become '{QueryStatus(target).label}'.", code="wrong_state")
+WORKFLOW = Workflow(model="queries.InternationalQuery", history="queries.QueryTransition", fk="query", statuses=QueryStatus,
+                    table=TRANSITIONS, noun="A query")
+TransitionNotAllowed = CoreTransitionNotAllowed
 
 
 def can_transition(current: str, target: str) -> bool:
-    return target in TRANSITIONS.get(current, frozenset())
+    return WORKFLOW.can(current, target)
 
 
 def transition(query, to: str, *, actor=None, reason: str = ""):
-    """Move `query` to `to`: lock the row, check the move, write the history row, in one transaction.
-
-    Returns the locked, updated instance. Raises TransitionNotAllowed (and changes nothing) otherwise.
-    """
-    from .models import InternationalQuery, QueryTransition
-
-    with transaction.atomic():
-        locked = InternationalQuery.objects.select_for_update().get(pk=query.pk)
-        if not can_transition(locked.status, to):
-            raise TransitionNotAllowed(locked.status, to)
-        QueryTransition.objects.create(query=locked, from_status=locked.status, to_status=to, actor=actor, reason=reason[:300])
-        locked.status = to
-        locked.save(update_fields=["status", "updated_at"])
-    query.status = locked.status
-    query.updated_at = locked.updated_at
-    return locked
+    """Move `query` to `to` (cpms.core.workflow): lock, check the table, write the history row, in one transaction."""
+    return WORKFLOW.move(query, to, actor=actor, reason=reason)

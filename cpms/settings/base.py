@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "ident_bridge",
     "cpms.audit",
     "cpms.privacy",
+    "cpms.ops",
 ]
 
 MIDDLEWARE = [

@@ -122,3 +122,18 @@ def test_property_a_1367_class_is_never_shared(protected, others, partner, autho
 def test_property_feared_country_is_never_shared(holding, partner, authorised, ruleset):
     assume(holding.protected_class in ASYLUM_RELATED and partner in holding.feared_countries)  # every example asserts
     assert evaluate(answer=answer(holding), partner=partner, asylum_authorised=authorised, rules=ruleset).outcome == Outcome.WITHHOLD
+
+
+def test_the_migration_carries_version_1_frozen_and_it_matches_the_defaults():
+    """Data migrations never import live code; this keeps the frozen copy and today's defaults in step (a change to
+    the defaults is a new rule-set version, published in the admin)."""
+    import importlib
+    from pathlib import Path
+
+    from cpms.disclosure.defaults import default_rules
+
+    migration = importlib.import_module("cpms.disclosure.migrations.0003_default_rules")
+    source = Path(migration.__file__).read_text()
+    assert "import cpms" not in source and "from cpms" not in source
+    assert [tuple(map(str, (r["protected_class"], r["action"], r["exception"], r["citation"]))) for r in default_rules()] == \
+        [tuple(r) for r in migration.RULES_V1]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from cpms.core.models import BenefitCase
 from cpms.core.permissions import case_grants_sync, grants_refresh_sort_key
-from cpms.core.selectors import my_cases, my_cases_page
+from cpms.queries.selectors import my_cases, my_cases_page
 from icts.models import IctsCase, IctsCaseGroupObjectPermission
 from icts.selectors import work_queue, work_queue_page
 from tests.factories import AgreementFactory, CaseFactory, PersonFactory, UserFactory, cis_record, request_message

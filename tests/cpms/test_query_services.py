@@ -228,7 +228,7 @@ def test_reprocessing_attachments_never_duplicates_files(submit, media_root):
     message = response_message(query)
     deliver(message)
     response = PartnerResponse.objects.get(query=query)
-    from cpms.queries.services import store_content_addressed
+    from cpms.core.files import store_content_addressed
 
     att = response.attachments.first()
     again = store_content_addressed(att.file.name, att.file.open("rb").read())

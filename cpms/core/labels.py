@@ -1,0 +1,64 @@
+"""Plain-language names for the ICD's codes: data elements, attachment kinds, requested items, reasons, priorities.
+
+The one place a person-facing label is written: forms, pages, PDFs, the accounting and the access log read it here,
+so no page shows `a_number` or `marriage_certificate`.
+"""
+
+from __future__ import annotations
+
+from ident_bridge import icd
+
+ELEMENT_LABELS = {
+    "family_name": "Family name",
+    "given_names": "Given names",
+    "aliases": "Aliases",
+    "date_of_birth": "Date of birth",
+    "gender": "Gender",
+    "race": "Race",
+    "country_of_birth": "Country of birth",
+    "countries_of_citizenship": "Countries of citizenship",
+    "a_number": "A-Number",
+    "fin": "FIN",
+    "partner_person_id": "Partner person ID",
+    "immigration_status": "Immigration status",
+    "immigration_history": "Immigration history",
+    "watchlist_status": "Watchlist status",
+}
+KIND_LABELS = {
+    "photograph": "Photograph",
+    "passport": "Passport",
+    "visa": "Visa",
+    "marriage_certificate": "Marriage certificate",
+    "identity_document": "Identity document",
+    "other_document": "Other document",
+}
+REQUESTED_ITEM_LABELS = {
+    "biographic": "Biographic data",
+    "immigration_status": "Immigration status",
+    "immigration_history": "Immigration history",
+    "watchlist_status": "Watchlist status",
+    "photographs": "Photographs",
+    "document_images": "Document images",
+}
+REASON_LABELS = {
+    "visa_applicant": "Visa applicant",
+    "application": "Application for a benefit",
+    "refugee_claimant": "Refugee claimant",
+    "asylum_claimant": "Asylum claimant",
+    "enforcement": "Enforcement",
+    "absconder": "Absconder",
+    "other": "Other",
+}
+PRIORITY_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}
+
+# Every code of the ICD's vocabularies has its label (tests/cpms/test_labels.py checks the same).
+assert set(ELEMENT_LABELS) == set(icd.PERSON_ELEMENTS)
+assert set(KIND_LABELS) == set(icd.ATTACHMENT_KINDS)
+assert set(REQUESTED_ITEM_LABELS) == set(icd.REQUESTED_ITEMS)
+assert set(REASON_LABELS) == set(icd.REASONS)
+assert set(PRIORITY_LABELS) == set(icd.PRIORITIES)
+
+
+def label(table: dict[str, str], code: str) -> str:
+    """The label of a code, or the code made readable when a newer ICD adds one the table lacks."""
+    return table.get(code) or code.replace("_", " ").capitalize()
