@@ -18,7 +18,7 @@ sampling every gunicorn worker, and prints where a request's time goes.
 reference check and the INSERT in autocommit), each next to the bare view, to size the suggested fixes. An
 in-process breakdown (the door's pieces called one at a time in this process) follows the HTTP figures.
 
-    python bench/inbound_throughput.py [--messages 2000] [--concurrency 8] [--workers 4] [--rounds 3] [--profile] [--what-if]
+    python bench/inbound_throughput.py [--messages 1000] [--concurrency 8] [--workers 4] [--rounds 3] [--profile] [--what-if]
 """
 
 from __future__ import annotations
@@ -376,7 +376,7 @@ def breakdown(query_ref: str, rounds: int, calls: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=2000, help="requests per load")
+    parser.add_argument("--messages", type=int, default=1000, help="requests per load")
     parser.add_argument("--concurrency", type=int, default=8, help="client processes")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--rounds", type=int, default=3, help="repetitions of every figure (medians reported)")

@@ -303,9 +303,10 @@ def package_transmit(case_id: int) -> str:
         if case.status != CaseStatus.APPROVED:
             return case.status
         req = case.partner_request
-        if ev.outcome == Outcome.NO_DECISION:
+        if ev.outcome == Outcome.NO_DECISION and answer is None:  # PCQS does not answer: the sweep tries again
             return "waiting for CIS"
-        # Compared as stored (JSON): the evidence's tuples come back from the database as lists.
+        # Compared as stored (JSON): the evidence's tuples come back from the database as lists. CIS's answer being
+        # unchanged since the share decision covers an incomplete one that a privacy officer shared knowingly.
         evidence = json.loads(json.dumps(answer.as_evidence())) if answer else None
         changed = opened_by is None or evidence != opened_by.cis_answer
         if ev.outcome == Outcome.WITHHOLD or (ev.outcome != Outcome.SHARE and changed):

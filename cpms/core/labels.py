@@ -33,7 +33,7 @@ KIND_LABELS = {
     "other_document": "Other document",
 }
 REQUESTED_ITEM_LABELS = {
-    "biographic": "Biographic data",
+    "biographic": "Biographic",
     "immigration_status": "Immigration status",
     "immigration_history": "Immigration history",
     "watchlist_status": "Watchlist status",

@@ -98,3 +98,31 @@ def test_a_stopped_case_that_changes_again_before_resending_stops_again(world, d
     CisClassEntry.objects.create(record=world["record"], protected_class=ProtectedClass.VAWA)
     assert services.package_transmit(IctsCase.objects.get().pk) == CaseStatus.BLOCKED
     assert IctsCase.objects.count() == 1 and not OutboxMessage.objects.filter(type="request.reply").exists()
+
+
+def test_a_share_a_privacy_officer_made_on_an_incomplete_cis_answer_is_transmitted(db, monkeypatch,
+                                                                                   django_capture_on_commit_callbacks):
+    """Found by the fault suite: the fresh check at transmission gave "no decision" for ever (the case sat approved)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ident_accepts_everything(monkeypatch)
+    AgreementFactory(partner__code="CAN", authorised_data_elements=["family_name", "given_names", "date_of_birth"])
+    cis_record(PersonFactory(fin="FIN1000000008"), complete=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_process(store_inbound(request_message(fin="FIN1000000008")).pk)
+    PartnerRequest.objects.update(received_at=timezone.now() - timedelta(days=2))
+    request_services.request_check(PartnerRequest.objects.get().pk)
+    assert PartnerRequest.objects.get().status == RequestStatus.REFERRED
+    privacy, analyst, reviewer = (UserFactory(role=r) for r in ("privacy_officer", "icts_analyst", "icts_reviewer"))
+    with django_capture_on_commit_callbacks(execute=True):
+        request_services.referral_resolve(actor=privacy, req=PartnerRequest.objects.get(), outcome="share",
+                                          justification="CIS is incomplete but the file shows no protected status.")
+    case = services.case_assign(actor=analyst, case=IctsCase.objects.get(), analyst=analyst)
+    services.package_save(actor=analyst, case=case, reviewer_name="Rita Moreno", person=PERSON)
+    services.package_submit(actor=analyst, case=case)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.package_review(actor=reviewer, case=case, verdict="approved")
+    assert IctsCase.objects.get().status == CaseStatus.TRANSMITTED
+    assert PartnerRequest.objects.get().status == RequestStatus.ANSWERED
