@@ -133,11 +133,20 @@ def _client(args) -> list[float]:
     return latencies
 
 
+def _client_init() -> None:
+    # The load's client processes are forked from main(), which turns SIGTERM into SystemExit; they must die on it
+    # at once instead (Pool.terminate() sends SIGTERM), or one can be left waiting on the pool's queue lock for ever.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+LOAD_TIMEOUT = 900  # seconds one load may take in all: a hung load fails the run instead of blocking it
+
+
 def run_load(port: int, path: str, items: list, concurrency: int, expected: int) -> dict:
     chunks = [items[i::concurrency] for i in range(concurrency)]
-    with mp.Pool(concurrency) as pool:
+    with mp.Pool(concurrency, initializer=_client_init) as pool:
         started = time.perf_counter()
-        results = pool.map(_client, [(port, path, c, expected) for c in chunks])
+        results = pool.map_async(_client, [(port, path, c, expected) for c in chunks]).get(LOAD_TIMEOUT)
         elapsed = time.perf_counter() - started
     lat = sorted(x for r in results for x in r)
     return {
