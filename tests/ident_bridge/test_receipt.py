@@ -262,3 +262,11 @@ def test_a_server_fault_is_a_500_problem_document(client, db, monkeypatch):
 
     monkeypatch.setattr("ident_bridge.inbound.receive", broken)
     problem(post(client, raw_of(request_message())), 500)
+
+
+def test_a_control_character_in_attachment_content_is_refused_by_its_decoding(client, query):
+    message = response_message(query)
+    message["body"]["attachments"][0]["content_base64"] = "iVBOR\u0000w0KGgo="
+    doc = problem(post(client, raw_of(message)), 400)
+    assert "/body/attachments/0/content_base64" in [e["pointer"] for e in doc["errors"]]
+    assert not InboundMessage.objects.exists()
