@@ -86,13 +86,16 @@ class _FirstCopyRefused(Exception):
         self.errors = errors
 
 
-def _answer_for_existing(message_id: str, digest: str) -> Answer | None:
-    """ICD §3: the same message_id again is answered from the first copy, whatever became of it."""
+def _answer_for_existing(message_id: str, digest: str, remote_addr) -> Answer | None:
+    """ICD §3: the same message_id again is answered from the first copy, whatever became of it (a reuse of the id
+    for another body is a 409, and a line in the reject log)."""
     existing = InboundMessage.objects.filter(message_id=message_id).values_list("body_sha256", flat=True).first()
     if existing is None:
         return None
     if existing == digest:
         return Answer(200, {"message_id": message_id, "status": "accepted"})
+    record_rejection(status=409, title="Conflict", detail="message_id reused for a different body", pointers=["/message_id"],
+                     message_id=message_id, body_sha256=digest, remote_addr=remote_addr)
     return Answer(409, icd.problem(409, "Conflict", "This message_id was already received with a different body.",
                                    [icd.ICDError("/message_id", "already used for a different message")]))
 
@@ -113,11 +116,8 @@ def receive(*, raw: bytes, content_length: int | None, timestamp: str | None, si
     if parsed.errors:
         message_id = _message_id_in(parsed.message)
         if message_id:
-            earlier = _answer_for_existing(message_id, digest)
+            earlier = _answer_for_existing(message_id, digest, remote_addr)
             if earlier is not None:  # a retry of a message accepted before (or a conflicting reuse of its id)
-                if earlier.status == 409:
-                    record_rejection(status=409, title="Conflict", detail="message_id reused for a different body",
-                                     pointers=["/message_id"], message_id=message_id, body_sha256=digest, remote_addr=remote_addr)
                 return earlier
         return _refuse(400, "Invalid message", "The message does not satisfy the ICD; see errors.", parsed.errors,
                        message_id=message_id, raw=raw, remote_addr=remote_addr)
@@ -139,11 +139,8 @@ def receive(*, raw: bytes, content_length: int | None, timestamp: str | None, si
         return _refuse(400, "Unknown reference", "The message refers to something CPMS does not know, or already has.",
                        exc.errors, message_id=message_id, raw=raw, remote_addr=remote_addr)
     except IntegrityError:
-        earlier = _answer_for_existing(message_id, digest)
+        earlier = _answer_for_existing(message_id, digest, remote_addr)
         if earlier is not None:
-            if earlier.status == 409:
-                record_rejection(status=409, title="Conflict", detail="message_id reused for a different body",
-                                 pointers=["/message_id"], message_id=message_id, body_sha256=digest, remote_addr=remote_addr)
             return earlier
         if message["type"] == "request.received":  # the request_ref's unique index: another message has it
             return _refuse(400, "Unknown reference", "The message refers to something CPMS does not know, or already has.",
