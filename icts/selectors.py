@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from cpms.partner_requests.normalise import accuracy_check
+from cpms.partner_requests.selectors import request_accuracy
 
 from cpms.core.permissions import GrantPage, granted_page
 from cpms.core.roles import Role, has_role
@@ -71,8 +71,7 @@ def obim_queue_page(user, *, delivery: str = "", number: int = 1, per_page: int 
 
 
 def case_accuracy(case):
-    req = case.partner_request
-    return accuracy_check(req.subject, req.person) if req.person else []
+    return request_accuracy(case.partner_request)
 
 
 def authorised_for(case):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import secrets
@@ -18,11 +17,9 @@ from cpms.core.errors import DomainError
 from cpms.core.models import Agreement, Notification
 from cpms.core.notifications import notify_role, notify_users
 from cpms.core.roles import Role, has_role
-from cpms.disclosure.models import Decision, DisclosureRecord
-from cpms.disclosure.rules import Outcome
-from cpms.partner_requests import services as requests_services
-from cpms.partner_requests.models import PartnerRequest
 from cpms.disclosure import services as disclosure
+from cpms.disclosure.services import Decision, Outcome
+from cpms.partner_requests import services as requests_services
 from cpms.core.files import store_content_addressed
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
@@ -30,7 +27,7 @@ from ident_bridge.publish import on_commit_publish
 
 from .models import PRIORITY_RANK, IctsCase, PackageAttachment, ResponsePackage, Review
 from .permissions import case_grants_assign, case_grants_open, case_grants_transmitted
-from .workflow import EDITABLE, CaseStatus, transition
+from .workflow import REASSIGNABLE, CaseStatus, case_edit_refusal, transition
 from .workflow import WORKFLOW as CASE_WORKFLOW
 
 log = logging.getLogger(__name__)
@@ -43,7 +40,7 @@ class IctsError(DomainError):
 # --- opening and assignment --------------------------------------------------------------------------------
 
 
-def case_open(*, partner_request: PartnerRequest) -> IctsCase:
+def case_open(*, partner_request) -> IctsCase:
     """A request that may be shared becomes a case in the analysts' queue, due by its priority."""
     days = settings.ICTS_DUE_DAYS.get(partner_request.priority, 5.0)
     case = IctsCase.objects.create(
@@ -70,7 +67,7 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
         raise IctsError("Only ICTS analysts can take cases.", code="forbidden")
     with transaction.atomic():
         locked = IctsCase.objects.select_for_update().get(pk=case.pk)
-        if locked.status not in (CaseStatus.OPEN, CaseStatus.PREPARING, CaseStatus.RETURNED):
+        if locked.status not in REASSIGNABLE:
             raise IctsError(f"A case that is '{CaseStatus(locked.status).label}' cannot be reassigned.", code="wrong_state")
         previous = locked.assigned_analyst
         if previous == analyst:
@@ -97,10 +94,10 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
 # --- the package -------------------------------------------------------------------------------------------
 
 def _require_preparer(actor, case: IctsCase) -> None:
-    if case.assigned_analyst_id != actor.pk:
-        raise IctsError("Only the analyst assigned to this case can prepare its response.", code="forbidden")
-    if case.status not in EDITABLE:
-        raise IctsError(f"The response cannot be changed while the case is '{CaseStatus(case.status).label}'.", code="wrong_state")
+    refusal = case_edit_refusal(case, actor)
+    if refusal:
+        code, message = refusal
+        raise IctsError(message, code=code)
 
 
 def package_save(*, actor, case: IctsCase, reviewer_name: str, reviewer_email: str = "", reviewer_phone: str = "",
@@ -253,7 +250,7 @@ def package_review(*, actor, case: IctsCase, verdict: str, comments: str = "") -
 # --- after a privacy officer's decision on a stopped transmission -----------------------------------------
 
 
-def case_resume_after_referral(*, actor, partner_request: PartnerRequest) -> IctsCase:
+def case_resume_after_referral(*, actor, partner_request) -> IctsCase:
     """A privacy officer shared a request whose transmission was stopped: the case is approved again and transmitted
     after a fresh protected-status check (package_transmit). The same case, never a second one."""
     case = IctsCase.objects.select_for_update().get(partner_request=partner_request)
@@ -267,7 +264,7 @@ def case_resume_after_referral(*, actor, partner_request: PartnerRequest) -> Ict
     return case
 
 
-def case_close_withheld(*, actor, partner_request: PartnerRequest, reason: str) -> IctsCase | None:
+def case_close_withheld(*, actor, partner_request, reason: str) -> IctsCase | None:
     """A privacy officer withheld a request whose transmission was stopped: the case closes with the reason (the
     partner is answered "no match" by the partner-request workflow)."""
     case = IctsCase.objects.select_for_update().filter(partner_request=partner_request).first()
@@ -297,7 +294,7 @@ def package_transmit(case_id: int) -> str:
     req = case.partner_request
     answer = disclosure.lookup_cis(req.person)
     ev, ruleset = disclosure.reply_decision(person=req.person, fin=req.fin, partner_code=req.partner_id, answer=answer)
-    opened_by = req.decisions.filter(outcome=Outcome.SHARE).order_by("-decided_at").first()
+    opened_by = disclosure.latest_share_decision(req)
     with transaction.atomic():
         case = IctsCase.objects.select_for_update(of=("self",)).select_related("partner_request__person").get(pk=case_id)
         if case.status != CaseStatus.APPROVED:
@@ -305,20 +302,17 @@ def package_transmit(case_id: int) -> str:
         req = case.partner_request
         if ev.outcome == Outcome.NO_DECISION and answer is None:  # PCQS does not answer: the sweep tries again
             return "waiting for CIS"
-        # Compared as stored (JSON): the evidence's tuples come back from the database as lists. CIS's answer being
-        # unchanged since the share decision covers an incomplete one that a privacy officer shared knowingly.
-        evidence = json.loads(json.dumps(answer.as_evidence())) if answer else None
-        changed = opened_by is None or evidence != opened_by.cis_answer
+        # CIS's answer being unchanged since the share decision covers an incomplete one that a privacy officer shared
+        # knowingly.
+        changed = disclosure.cis_answer_changed(answer, opened_by)
+        disclosure.decision_record(partner_request=req, stage=Decision.Stage.TRANSMISSION, evaluation=ev, ruleset=ruleset,
+                                   answer=answer)
         if ev.outcome == Outcome.WITHHOLD or (ev.outcome != Outcome.SHARE and changed):
-            Decision.objects.create(partner_request=req, stage=Decision.Stage.TRANSMISSION, outcome=ev.outcome, ruleset=ruleset,
-                                    reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
             why = "Protected status changed since the case opened: " + "; ".join(r["why"] for r in ev.reasons)
             audited_update(IctsCase, case.pk, blocked_reason=why[:2000])
             transition(case, CaseStatus.BLOCKED, reason=why)
             requests_services.request_record_blocked(req, why=why, case_number=case.case_number)
             return CaseStatus.BLOCKED
-        Decision.objects.create(partner_request=req, stage=Decision.Stage.TRANSMISSION, outcome=ev.outcome, ruleset=ruleset,
-                                reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
         package = ResponsePackage.objects.select_for_update().get(case=case)
         try:
             agreement = _check_against_agreement(case, package)
@@ -356,23 +350,19 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
         return CaseStatus.RETURNED
     row = outbox_enqueue(message_type="request.reply", partner=req.partner_id, body=body, ref=req.request_ref)
     # Privacy Act accounting (5 U.S.C. 552a(c)), in the same transaction as the message itself.
-    DisclosureRecord.objects.create(
-        person=req.person, partner_id=req.partner_id, agreement=agreement, disclosed_at=now,
+    disclosure.disclosure_record(
+        person=req.person, partner=req.partner, agreement=agreement, outbox_message=row, disclosed_at=now,
         nature="Response to the partner's request for additional information (ICD request.reply)",
-        data_elements=sorted(package.person),
+        data_elements=list(package.person),
         attachments=[{"filename": a.filename, "kind": a.kind, "media_type": a.media_type, "sha256": a.sha256} for a in attachments],
         purpose=f"Partner's request {req.request_ref}: {req.get_reason_display()}",
         recipient=f"{req.partner.name} ({req.requestor.get('organization') or req.requestor.get('name')}) through DHS IDENT",
-        legal_authority=agreement.legal_authority or agreement.title,
-        law_enforcement_request=req.reason in ("enforcement", "absconder"),
-        package=package, outbox_message=row,
-        retain_until=DisclosureRecord.retention_for(now.date(), req.person.retain_until),
+        law_enforcement_request=req.reason in ("enforcement", "absconder"), package=package,
     )
     audited_update(ResponsePackage, package.pk, outbox_message=row, transmitted_at=now)
-    audited_update(PartnerRequest, req.pk, reply_message=row)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")
     case_grants_transmitted(case)
-    requests_services.request_record_transmitted(req, case_number=case.case_number)
+    requests_services.request_record_transmitted(req, case_number=case.case_number, reply_message=row)
     return CaseStatus.TRANSMITTED
 
 

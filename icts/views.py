@@ -13,9 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cpms.core.permissions import page_number
 from cpms.core.roles import Role, has_role
-from cpms.queries.ui_selectors import REQUESTED_ITEM_LABELS
-from cpms.partner_requests.views import augmentation_views, subject_rows
-from cpms.partner_requests.workflow import request_can_augment
+from cpms.partner_requests.selectors import augmentation_rows, request_can_augment, requested_item_labels, subject_rows
 from ident_bridge.models import OutboxMessage
 
 from . import services
@@ -86,7 +84,7 @@ def _render_case(request, case, *, review_form=None, status=200):
         "case": case, "req": req, "package": package, "agreement": agreement,
         "received_rows": subject_rows(req.subject_as_received),
         "normalised_rows": subject_rows(req.subject, labels=ELEMENT_LABELS),
-        "requested_labels": [REQUESTED_ITEM_LABELS.get(i, i) for i in req.requested_items],
+        "requested_labels": requested_item_labels(req),
         "overdue": case_is_overdue(case, timezone.now()),
         "discrepancies": [(ELEMENT_LABELS.get(d.element, d.element.capitalize()), d) for d in case_accuracy(case)],
         "authorised_elements": [ELEMENT_LABELS.get(e, e) for e in (agreement.authorised_data_elements if agreement else [])],
@@ -95,7 +93,7 @@ def _render_case(request, case, *, review_form=None, status=200):
         "package_rows": subject_rows(package.person, labels=ELEMENT_LABELS) if package else [],
         "attachments": list(package.attachments.all()) if package else [],
         "reviews": list(package.reviews.select_related("reviewer")) if package else [],
-        "augmentations": augmentation_views(req), "can_augment": request_can_augment(req),
+        "augmentations": augmentation_rows(req), "can_augment": request_can_augment(req),
         "can_take": case_can_take(case, user), "can_assign": can_assign,
         "analysts": list(_analysts()) if can_assign else [],
         "can_edit": case_can_edit(case, user), "can_submit": case_can_submit(case, user),

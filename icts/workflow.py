@@ -64,8 +64,17 @@ def case_can_assign(case, user) -> bool:
     return _role(user, "icts_reviewer") and case.status in REASSIGNABLE
 
 
+def case_edit_refusal(case, user) -> tuple[str, str] | None:
+    """Why this user may not change the response now, as (code, message); None when they may."""
+    if case.assigned_analyst_id != user.pk:
+        return "forbidden", "Only the analyst assigned to this case can prepare its response."
+    if case.status not in EDITABLE:
+        return "wrong_state", f"The response cannot be changed while the case is '{CaseStatus(case.status).label}'."
+    return None
+
+
 def case_can_edit(case, user) -> bool:
-    return case.assigned_analyst_id == user.pk and case.status in EDITABLE
+    return case_edit_refusal(case, user) is None
 
 
 def case_can_submit(case, user) -> bool:

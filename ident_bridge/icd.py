@@ -29,7 +29,6 @@ SCHEMA_PATH = Path(__file__).with_name("schema") / "ident-icd.schema.json"
 MAX_BODY_BYTES = 25 * 1024 * 1024  # §1
 CLOCK_WINDOW_SECONDS = 300  # §1
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # §7, decoded
-MAX_ATTACHMENTS = 20  # §7
 
 # The receiver's clock for the ±300 s window; tests pin it (`now=` or this name), never the machine's clock.
 clock = time.time
@@ -41,38 +40,24 @@ SIGNATURE_HEADER = "X-Ident-Signature"
 CPMS_TO_IDENT = frozenset({"query.submit", "query.followup", "request.reply", "request.augment", "disclosure.correction"})
 IDENT_TO_CPMS = frozenset({"query.result", "query.response", "request.received", "delivery.ack"})
 
-PARTNERS = ("CAN", "AUS", "GBR", "NZL")
-REASONS = ("visa_applicant", "application", "refugee_claimant", "asylum_claimant", "enforcement", "absconder", "other")
-PRIORITIES = ("high", "medium", "low")
-REQUESTED_ITEMS = (
-    "biographic",
-    "immigration_status",
-    "immigration_history",
-    "watchlist_status",
-    "photographs",
-    "document_images",
-)
-GENDERS = ("female", "male", "x", "unknown")
-MEDIA_TYPES = ("image/jpeg", "image/png", "image/tiff", "application/pdf")
-ATTACHMENT_KINDS = ("photograph", "passport", "visa", "marriage_certificate", "identity_document", "other_document")
+# The vocabularies and caps are read from the schema (ICD §4-§7), the one place they are written; a new version of the
+# schema brings its own. The transport's limits (§1) are not in the schema and stay above.
+_SCHEMA_DOC = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+_DEFS = _SCHEMA_DOC["$defs"]
+MESSAGE_TYPES = tuple(_SCHEMA_DOC["properties"]["type"]["enum"])
+PARTNERS = tuple(_SCHEMA_DOC["properties"]["partner"]["enum"])
+REASONS = tuple(_DEFS["reason"]["enum"])
+PRIORITIES = tuple(_DEFS["priority"]["enum"])
+REQUESTED_ITEMS = tuple(_DEFS["requested_items"]["items"]["enum"])
+GENDERS = tuple(_DEFS["gender"]["enum"])
+MEDIA_TYPES = tuple(_DEFS["attachment"]["properties"]["media_type"]["enum"])
+ATTACHMENT_KINDS = tuple(_DEFS["attachment"]["properties"]["kind"]["enum"])
+MAX_ATTACHMENTS = _DEFS["attachments"]["maxItems"]  # §7
 # §6: the person data elements, and the subset a round-1 match may carry.
-PERSON_ELEMENTS = (
-    "family_name",
-    "given_names",
-    "aliases",
-    "date_of_birth",
-    "gender",
-    "race",
-    "country_of_birth",
-    "countries_of_citizenship",
-    "a_number",
-    "fin",
-    "partner_person_id",
-    "immigration_status",
-    "immigration_history",
-    "watchlist_status",
-)
-IDENTITY_ELEMENTS = ("family_name", "given_names", "date_of_birth", "gender", "country_of_birth")
+PERSON_ELEMENTS = tuple(_DEFS["person"]["properties"])
+IDENTITY_ELEMENTS = tuple(_DEFS["identity_biographic"]["properties"])
+if CPMS_TO_IDENT | IDENT_TO_CPMS != set(MESSAGE_TYPES):
+    raise RuntimeError("ICD §3's directions must name every message type the schema has")
 
 
 @dataclass(frozen=True)
@@ -156,9 +141,8 @@ def verify_signature(raw_body: bytes, timestamp_header: str | None, signature_he
 # matches before a trailing newline; bench/icd_validation.py measures the two.
 
 
-@lru_cache(maxsize=1)
 def _schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return _SCHEMA_DOC
 
 
 @lru_cache(maxsize=1)

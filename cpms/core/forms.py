@@ -1,6 +1,13 @@
 from django import forms
 
 
+class DomainErrorFormMixin:
+    """Show a service's refusal (a cpms.core.errors.DomainError) next to the field it names, or at the top."""
+
+    def add_domain_error(self, exc) -> None:
+        self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+
 class CaseSearchForm(forms.Form):
     q = forms.CharField(
         label="Search your cases",

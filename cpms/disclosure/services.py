@@ -6,6 +6,7 @@ set is never edited: changing the rules means publishing a new version.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.db import transaction
@@ -16,8 +17,10 @@ from cpms.audit.services import audited_update
 from cpms.cis.pcqs import CisAnswer, PcqsUnavailable, get_pcqs
 from cpms.core.models import Agreement, Person
 
-from .models import Rule, RuleSet
+from .models import Decision, DisclosureRecord, Rule, RuleSet
 from .rules import Evaluation, Outcome, evaluate
+
+__all__ = ["Outcome", "Evaluation", "Decision"]  # the vocabulary callers (icts) use with these services
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,41 @@ def reply_decision(*, person, fin: str, partner_code: str, answer: CisAnswer | N
     return ev, ruleset
 
 
+def decision_record(*, partner_request, stage: str, evaluation: Evaluation, ruleset: RuleSet | None,
+                    answer: CisAnswer | None, actor=None, justification: str = "", outcome: str | None = None) -> Decision:
+    """Keep a protected-status decision with its evidence: the rule version, CIS's answer as it was, who and why."""
+    return Decision.objects.create(
+        partner_request=partner_request, stage=stage, outcome=outcome or evaluation.outcome, ruleset=ruleset,
+        reasons=evaluation.reasons, cis_answer=answer.as_evidence() if answer else None, decided_by=actor,
+        justification=justification,
+    )
+
+
+def latest_share_decision(partner_request) -> Decision | None:
+    """The decision that let this request be shared (the evidence transmission compares CIS's answer against)."""
+    return partner_request.decisions.filter(outcome=Outcome.SHARE).order_by("-decided_at", "-id").first()
+
+
+def cis_answer_changed(answer: CisAnswer | None, decision: Decision | None) -> bool:
+    """Has CIS's answer changed since the decision? Compared as stored: JSON gives lists where the evidence has tuples."""
+    if decision is None:
+        return True
+    evidence = json.loads(json.dumps(answer.as_evidence())) if answer else None
+    return evidence != decision.cis_answer
+
+
+def disclosure_record(*, person, partner, agreement: Agreement, outbox_message, disclosed_at, nature: str,
+                      data_elements: list[str], attachments: list[dict], purpose: str, recipient: str,
+                      law_enforcement_request: bool = False, package=None) -> DisclosureRecord:
+    """Privacy Act accounting of one disclosure (5 U.S.C. 552a(c)). Call it in the transaction that writes the outbox
+    row, so that a message never leaves without its record and a record never exists for a message that did not."""
+    return DisclosureRecord.objects.create(
+        person=person, partner=partner, agreement=agreement, disclosed_at=disclosed_at, nature=nature,
+        data_elements=sorted(data_elements), attachments=attachments, purpose=purpose, recipient=recipient,
+        legal_authority=agreement.legal_authority or agreement.title, law_enforcement_request=law_enforcement_request,
+        package=package, outbox_message=outbox_message,
+        retain_until=DisclosureRecord.retention_for(disclosed_at.date(), person.retain_until),
+    )
 
 
 def ruleset_new_draft(*, actor, source: RuleSet, note: str = "") -> RuleSet:

@@ -1,7 +1,15 @@
+"""Read side of partner requests: the privacy officer's lists, and the read models of a request that its page, the
+ICTS case page and the privacy console show (built here, not in views)."""
+
+from cpms.cis.classes import ApplicationStatus, ProtectedClass
+from cpms.core.labels import ELEMENT_LABELS, REQUESTED_ITEM_LABELS
 from cpms.disclosure.models import Decision
 
+from .normalise import accuracy_check
 from .permissions import requests_visible_to
-from .workflow import RequestStatus
+from .workflow import RequestStatus, request_can_augment, request_can_resolve
+
+__all__ = ["request_can_augment", "request_can_resolve"]  # the predicates, for icts (which reads through selectors)
 
 
 def referral_queue(user):
@@ -20,3 +28,62 @@ def decisions_for(user, *, outcome: str = "", partner: str = ""):
 
 def request_decisions(req):
     return req.decisions.select_related("ruleset", "decided_by").order_by("decided_at", "id")
+
+
+def _display(value) -> list[str]:
+    """A subject or person element as lines of text: lists one item per line, objects as their values."""
+    if isinstance(value, dict):
+        return [", ".join(str(v) for v in value.values() if v not in (None, ""))]
+    if isinstance(value, list):
+        return [line for item in value for line in _display(item)]
+    return [str(value)]
+
+
+def subject_rows(data: dict, *, labels: dict | None = None) -> list[tuple[str, list[str]]]:
+    """Rows for a table of a subject or a package's person. Without labels the keys are shown exactly as sent."""
+    return [((labels or {}).get(key, key), _display(value)) for key, value in (data or {}).items()]
+
+
+def requested_item_labels(req) -> list[str]:
+    return [REQUESTED_ITEM_LABELS.get(i, i) for i in req.requested_items]
+
+
+def cis_class_rows(answer: dict | None) -> list[dict]:
+    """CIS's answer kept with a decision, as the privacy officer reads it."""
+    labels, statuses = dict(ProtectedClass.choices), dict(ApplicationStatus.choices)
+    return [
+        {"label": labels.get(c.get("protected_class"), c.get("protected_class")),
+         "status": statuses.get(c.get("application_status"), c.get("application_status")),
+         "appeals_exhausted": c.get("appeals_exhausted"), "consent_partners": c.get("consent_partners") or [],
+         "feared_countries": c.get("feared_countries") or []}
+        for c in (answer or {}).get("classes", [])
+    ]
+
+
+def augmentation_rows(req) -> list[dict]:
+    """Each augmentation with its requested items and the partner's answer as rows (one query for all)."""
+    out = []
+    for aug in req.augmentations.select_related("requested_by", "response").prefetch_related("response__attachments"):
+        response = getattr(aug, "response", None)
+        out.append({"aug": aug, "requested": [REQUESTED_ITEM_LABELS.get(i, i) for i in aug.requested_items],
+                    "response": response, "rows": subject_rows(response.person, labels=ELEMENT_LABELS) if response else [],
+                    "attachments": list(response.attachments.all()) if response else []})
+    return out
+
+
+def request_accuracy(req) -> list:
+    """Where the partner's (normalised) data and the USCIS record disagree; nothing to compare without a match."""
+    return accuracy_check(req.subject, req.person) if req.person else []
+
+
+def request_page(req, *, is_privacy: bool) -> dict:
+    """What a request's page shows: as received and normalised, the requested items, the augmentations and, for a
+    privacy officer, every decision with CIS's answer."""
+    return {
+        "req": req, "icts_case": getattr(req, "icts_case", None),
+        "received_rows": subject_rows(req.subject_as_received), "normalised_rows": subject_rows(req.subject, labels=ELEMENT_LABELS),
+        "requested_labels": requested_item_labels(req),
+        "decisions": [(d, cis_class_rows(d.cis_answer)) for d in request_decisions(req)] if is_privacy else [],
+        "augmentations": augmentation_rows(req),
+        "is_privacy": is_privacy, "can_resolve": is_privacy and request_can_resolve(req), "can_augment": request_can_augment(req),
+    }

@@ -131,8 +131,7 @@ def request_check(request_id: int) -> str:
             return req.status
         if ev.outcome == Outcome.NO_DECISION:
             return _wait_for_cis(req, ev, ruleset, answer)
-        Decision.objects.create(partner_request=req, stage=Decision.Stage.INTAKE, outcome=ev.outcome, ruleset=ruleset,
-                                reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
+        disclosure.decision_record(partner_request=req, stage=Decision.Stage.INTAKE, evaluation=ev, ruleset=ruleset, answer=answer)
         _apply(req, ev.outcome, actor=None, reason=_summary(ev))
     return req.status
 
@@ -145,13 +144,13 @@ def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
     now = timezone.now()
     if now - req.received_at >= timedelta(hours=settings.PCQS_REFER_AFTER_HOURS):
         ev.add("", "refer", "", f"CIS gave no decision for {settings.PCQS_REFER_AFTER_HOURS:g} hours")
-        Decision.objects.create(partner_request=req, stage=Decision.Stage.INTAKE, outcome=Outcome.REFER, ruleset=ruleset,
-                                reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
+        disclosure.decision_record(partner_request=req, stage=Decision.Stage.INTAKE, evaluation=ev, ruleset=ruleset, answer=answer,
+                                   outcome=Outcome.REFER)
         _apply(req, Outcome.REFER, actor=None, reason=_summary(ev))
         return req.status
     if req.status == RequestStatus.RECEIVED:
-        Decision.objects.create(partner_request=req, stage=Decision.Stage.INTAKE, outcome=Outcome.NO_DECISION, ruleset=ruleset,
-                                reasons=ev.reasons, cis_answer=answer.as_evidence() if answer else None)
+        disclosure.decision_record(partner_request=req, stage=Decision.Stage.INTAKE, evaluation=ev, ruleset=ruleset, answer=answer,
+                                   outcome=Outcome.NO_DECISION)
         transition(req, RequestStatus.AWAITING_CIS, reason=_summary(ev))
     audited_update(PartnerRequest, req.pk, cis_attempts=req.cis_attempts + 1,
                    next_check_at=now + timedelta(seconds=settings.PCQS_RETRY_SECONDS))
@@ -227,11 +226,11 @@ def referral_resolve(*, actor, req: PartnerRequest, outcome: str, justification:
         if not request_can_resolve(locked):
             raise RequestError(f"This request is '{RequestStatus(locked.status).label}', not waiting for a privacy officer.",
                                code="wrong_state")
-        decision = Decision.objects.create(
-            partner_request=locked, stage=Decision.Stage.PRIVACY_REVIEW, outcome=outcome,
-            ruleset=RuleSet.objects.filter(is_active=True).first(), reasons=[{"class": "", "action": outcome, "citation": "",
-                                                                               "why": justification, "rule_id": None}],
-            cis_answer=answer.as_evidence() if answer else None, decided_by=actor, justification=justification,
+        review = Evaluation(outcome)
+        review.add("", outcome, "", justification)
+        decision = disclosure.decision_record(
+            partner_request=locked, stage=Decision.Stage.PRIVACY_REVIEW, evaluation=review,
+            ruleset=RuleSet.objects.filter(is_active=True).first(), answer=answer, actor=actor, justification=justification,
         )
         _apply(locked, outcome, actor=actor, reason=f"privacy officer: {justification}")
     req.status = locked.status
@@ -319,8 +318,9 @@ def augmentation_record_failure(*, outbox) -> None:
 # --- entry points for the case desk (icts): every RequestStatus move is made here -------------------------------
 
 
-def request_record_transmitted(req: PartnerRequest, *, case_number: str) -> None:
+def request_record_transmitted(req: PartnerRequest, *, case_number: str, reply_message: OutboxMessage) -> None:
     """The response was stored and put in the outbox with its accounting: the request is answered."""
+    audited_update(PartnerRequest, req.pk, reply_message=reply_message)
     transition(req, RequestStatus.ANSWERED, reason=f"response {case_number} transmitted")
 
 

@@ -9,4 +9,8 @@ urlpatterns = [
     path("privacy/accounting/<int:pk>/report.pdf", views.accounting_pdf, name="privacy-accounting-pdf"),
     path("privacy/access-log/", views.access_log, name="privacy-access-log"),
     path("privacy/audit/", views.audit_status, name="privacy-audit"),
+    path("privacy/decisions/", views.decisions, name="privacy-decisions"),
+    path("privacy/referrals/", views.referrals, name="privacy-referrals"),
+    path("privacy/referrals/<int:pk>/", views.referral, name="privacy-referral"),
+    path("privacy/referrals/<int:pk>/resolve/", views.referral_resolve, name="privacy-referral-resolve"),
 ]

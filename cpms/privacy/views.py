@@ -1,4 +1,5 @@
-"""The privacy officer's console: accounting of disclosures, access log, audit-chain status."""
+"""The privacy officer's console: accounting of disclosures, access log, audit-chain status, protected-status
+decisions and referrals (decided on the request's page, posted here)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,25 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cpms.audit.models import AccessLogEntry
 from cpms.audit.services import access_record
 from cpms.core.models import Person
+from cpms.disclosure.services import Outcome
+from cpms.partner_requests import services as partner_requests
+from cpms.partner_requests.forms import ReferralResolveForm
+from cpms.partner_requests.permissions import access_request_for_user
+from cpms.partner_requests.selectors import decisions_for, referral_queue, request_page
 
 from . import selectors
+from .forms import DecisionFilterForm
 from .tasks import chain_verify
 
 
@@ -36,7 +44,7 @@ def accounting_search(request):
         if person:
             return redirect("privacy-accounting", pk=person.pk)
         messages.error(request, f"No person has the A-Number or FIN “{term}”. Check it and search again.")
-    return render(request, "privacy_console/accounting_search.html", {"q": term})
+    return render(request, "privacy/accounting_search.html", {"q": term})
 
 
 def _report(request, pk):
@@ -52,7 +60,7 @@ def accounting(request, pk):
     person, subject_copy, records = _report(request, pk)
     access_record(user=request.user, obj=person, action=AccessLogEntry.Action.VIEW, person_id=person.pk, request=request,
                   context={"report": "accounting", "subject_copy": subject_copy})
-    return render(request, "privacy_console/accounting.html",
+    return render(request, "privacy/accounting.html",
                   {"person": person, "records": records[:500], "subject_copy": subject_copy, "total": records.count()})
 
 
@@ -87,7 +95,7 @@ def accounting_pdf(request, pk):
     person, subject_copy, records = _report(request, pk)
     access_record(user=request.user, obj=person, action=AccessLogEntry.Action.EXPORT, person_id=person.pk, request=request,
                   context={"report": "accounting.pdf", "subject_copy": subject_copy})
-    html = render_to_string("privacy_console/accounting_print.html", {
+    html = render_to_string("privacy/accounting_print.html", {
         "person": person, "records": records, "subject_copy": subject_copy, "printed_by": request.user, "printed_at": timezone.now()})
     pdf = HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -119,7 +127,7 @@ def access_log(request):
         before_id=int(before) if before.isdigit() else None)
     query = request.GET.copy()
     query.pop("before", None)
-    return render(request, "privacy_console/access_log.html", {
+    return render(request, "privacy/access_log.html", {
         "rows": rows, "next_before": next_before, "errors": errors, "params": request.GET, "base_query": query.urlencode()})
 
 
@@ -132,6 +140,68 @@ def audit_status(request):
         chain_verify.delay(request.user.get_username())
         messages.success(request, "Verification started; its result appears here when it is done.")
         return redirect("privacy-audit")
-    return render(request, "privacy_console/audit.html", {"verification": selectors.latest_verification()})
+    return render(request, "privacy/audit.html", {"verification": selectors.latest_verification()})
 
 
+
+
+# --- protected-status decisions and referrals ---------------------------------------------------------------
+
+DECISIONS_PER_PAGE = 25
+REFERRALS_PER_PAGE = 25
+
+
+@login_required
+@require_GET
+def decisions(request):
+    _require_privacy_officer(request)
+    form = DecisionFilterForm(request.GET)
+    filters = form.filters()
+    page = Paginator(decisions_for(request.user, **filters), DECISIONS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "privacy/decisions.html", {"form": form, "page": page, "query": query.urlencode(),
+                                                      "filtered": any(filters.values())})
+
+
+@login_required
+@require_GET
+def referrals(request):
+    _require_privacy_officer(request)
+    page = Paginator(referral_queue(request.user), REFERRALS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "privacy/referrals.html", {"page": page, "query": ""})
+
+
+@login_required
+@require_GET
+def referral(request, pk):
+    """Notifications link here; the request page is where the referral is decided."""
+    req = access_request_for_user(request.user, pk)
+    return redirect("partner-request", pk=req.pk)
+
+
+@login_required
+@require_POST
+def referral_resolve(request, pk):
+    req = access_request_for_user(request.user, pk)
+    form = ReferralResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            decision = partner_requests.referral_resolve(actor=request.user, req=req, **form.cleaned_data)
+        except partner_requests.RequestError as exc:
+            if exc.code == "floor" or not exc.field:
+                return _render_request(request, req, form=form, refusal=exc.message)
+            form.add_domain_error(exc)
+        else:
+            if decision.outcome == Outcome.SHARE:
+                messages.success(request, f"Shared: an ICTS case is open for {req.partner_id} request {req.request_ref}.")
+            else:
+                messages.success(request, f"Withheld: {req.partner.name} is answered “no match” for {req.request_ref}.")
+            return redirect("partner-request", pk=req.pk)
+    return _render_request(request, req, form=form)
+
+
+def _render_request(request, req, *, form, refusal=None):
+    """The request's page again, with the decision form as posted (the page belongs to partner requests)."""
+    return render(request, "partner_requests/request_detail.html",
+                  {**request_page(req, is_privacy=True), "form": form, "refusal": refusal})

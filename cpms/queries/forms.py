@@ -6,7 +6,7 @@ from ident_bridge import icd
 
 from .models import PRIORITY_CHOICES, REASON_CHOICES
 from .services import QueryError
-from .ui_selectors import REQUESTED_ITEM_LABELS
+from cpms.core.labels import REQUESTED_ITEM_LABELS
 
 
 class QueryErrorFormMixin:

@@ -22,7 +22,7 @@ from ident_bridge.outbox import outbox_enqueue
 from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import referral_grant, referral_revoke_grant
 from .workflow import WORKFLOW as QUERY_WORKFLOW
-from .workflow import QueryStatus, TransitionNotAllowed, transition
+from .workflow import QueryStatus, query_can_ask_round3, query_can_close, transition
 
 
 class QueryError(DomainError):
@@ -163,7 +163,7 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
                 "(ICD §3). Nothing was sent.",
                 code="round_limit",
             )
-        if locked.status != QueryStatus.RESPONDED:
+        if not query_can_ask_round3(locked):
             raise QueryError(
                 f"A third round can be asked only after the partner's round-2 response; this query is "
                 f"'{QueryStatus(locked.status).label}'. Nothing was sent.",
@@ -191,11 +191,10 @@ def query_close(*, actor, query: InternationalQuery, reason: str = "") -> Intern
         locked = InternationalQuery.objects.select_for_update().get(pk=query.pk)
         if locked.status == QueryStatus.CLOSED:
             raise QueryError(f"Query {locked.query_ref} is already closed.", code="wrong_state")
-        try:
-            return transition(locked, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
-        except TransitionNotAllowed:
+        if not query_can_close(locked):
             raise QueryError(f"This query is '{QueryStatus(locked.status).label}' and cannot be closed now; reload the page.",
-                             code="wrong_state") from None
+                             code="wrong_state")
+        return transition(locked, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
 
 
 # --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----

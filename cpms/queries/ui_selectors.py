@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cpms.core.labels import REQUESTED_ITEM_LABELS
 from cpms.core.models import Gender
 
 from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .selectors import ComparedElement, query_timeline, side_by_side
-from .workflow import AWAITING_PARTNER, QueryStatus
+from .workflow import AWAITING_PARTNER, query_can_ask_round3, query_can_close
 
 IDENTITY_LABELS = {
     "family_name": "Family name",
@@ -20,7 +21,6 @@ IDENTITY_LABELS = {
     "gender": "Gender",
     "country_of_birth": "Country of birth",
 }
-from cpms.core.labels import REQUESTED_ITEM_LABELS  # noqa: E402,F401  (re-exported)
 
 
 @dataclass
@@ -52,11 +52,11 @@ class QueryView:
 
     @property
     def can_ask_round3(self) -> bool:
-        return self.can_act and self.query.status == QueryStatus.RESPONDED
+        return self.can_act and query_can_ask_round3(self.query)
 
     @property
     def can_close(self) -> bool:
-        return self.can_act and self.query.status == QueryStatus.RESPONDED
+        return self.can_act and query_can_close(self.query)
 
     @property
     def can_refer(self) -> bool:

@@ -43,6 +43,19 @@ FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 AWAITING_PARTNER = frozenset({S.SUBMITTED, S.AWAITING_ROUND2, S.AWAITING_ROUND3})
 
 
+# --- the rules the pages, the API and the services ask (the one place each is written) ------------------------
+
+
+def query_can_ask_round3(query) -> bool:
+    """A third round follows the partner's round-2 response, once (ICD §3: at most three rounds per query)."""
+    return query.status == S.RESPONDED
+
+
+def query_can_close(query) -> bool:
+    """The officer closes a query once the partner has answered and no round is outstanding."""
+    return S.CLOSED in TRANSITIONS[query.status]
+
+
 WORKFLOW = Workflow(model="queries.InternationalQuery", history="queries.QueryTransition", fk="query", statuses=QueryStatus,
                     table=TRANSITIONS, noun="A query")
 TransitionNotAllowed = CoreTransitionNotAllowed
