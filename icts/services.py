@@ -21,6 +21,7 @@ from cpms.disclosure import services as disclosure
 from cpms.disclosure.services import Decision, Outcome
 from cpms.partner_requests import services as requests_services
 from cpms.core.files import store_content_addressed
+from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS, label
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 from ident_bridge.publish import on_commit_publish
@@ -176,22 +177,30 @@ def package_remove_attachment(*, actor, case: IctsCase, attachment_id: int) -> N
 
 
 def exceeds_agreement(package: ResponsePackage, agreement: Agreement | None) -> list[str]:
-    """What the package carries that the partner's agreement does not authorise (names, never trimmed)."""
+    """What the package carries that the partner's agreement does not authorise, as codes: data elements as they are
+    named in the ICD, attachment kinds as `attachments/<kind>` (never trimmed: the analyst removes them)."""
     if agreement is None:
-        return ["(no active agreement allows responses to this partner)"]
-    over = [f"data element '{k}'" for k in package.person if k not in set(agreement.authorised_data_elements)]
+        return []
+    over = [k for k in package.person if k not in set(agreement.authorised_data_elements)]
     kinds = sorted({a.kind for a in package.attachments.all()} - set(agreement.authorised_attachment_kinds))
-    over += [f"attachment kind '{k}'" for k in kinds]
-    return over
+    return over + [f"attachments/{k}" for k in kinds]
 
 
 def _check_against_agreement(case: IctsCase, package: ResponsePackage) -> Agreement:
-    agreement = disclosure.active_request_agreement(case.partner_request.partner_id)
+    req = case.partner_request
+    agreement = disclosure.active_request_agreement(req.partner_id)
+    if agreement is None:
+        raise IctsError(f"No agreement in force lets USCIS answer {req.partner.name}'s requests; the response cannot be sent.",
+                        code="no_agreement")
     over = exceeds_agreement(package, agreement)
     if over:
+        elements = [label(ELEMENT_LABELS, k) for k in over if not k.startswith("attachments/")]
+        kinds = [label(KIND_LABELS, k.split("/", 1)[1]) for k in over if k.startswith("attachments/")]
+        parts = ([f"the data elements {', '.join(elements)}"] if elements else []) + \
+                ([f"documents of the kind {', '.join(kinds)}"] if kinds else [])
         raise IctsError(
-            f"The response goes beyond what the agreement with {case.partner_request.partner_id} authorises: "
-            + ", ".join(over) + ". Remove them; nothing is removed for you.",
+            f"The agreement with {req.partner.name} does not authorise {' and '.join(parts)}. "
+            "Remove them from the response; nothing is removed for you.",
             field="person", code="exceeds_agreement", fields=over,
         )
     return agreement

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cpms.audit.models import AccessLogEntry
 from cpms.audit.services import access_record
+from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS, label
 from cpms.core.models import Person
 from cpms.disclosure.services import Outcome
 from cpms.partner_requests import services as partner_requests
@@ -80,8 +81,9 @@ def accounting_csv(request, pk):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for r in records.iterator(chunk_size=1000):
-        writer.writerow([r.disclosed_at.isoformat(), r.partner_id, r.recipient, r.nature, r.purpose, ";".join(r.data_elements),
-                         ";".join(f"{a['kind']}:{a['filename']}:{a['sha256']}" for a in r.attachments), r.agreement.title,
+        writer.writerow([r.disclosed_at.isoformat(), r.partner_id, r.recipient, r.nature, r.purpose,
+                         "; ".join(label(ELEMENT_LABELS, e) for e in r.data_elements),
+                         "; ".join(f"{label(KIND_LABELS, a['kind'])}: {a['filename']} (SHA-256 {a['sha256']})" for a in r.attachments), r.agreement.title,
                          r.legal_authority, "yes" if r.law_enforcement_request else "no", r.retain_until.isoformat()])
     return response
 

@@ -83,7 +83,7 @@ def test_package_beyond_agreement_is_422_naming_fields(world):
     a.post(f"/api/v1/icts/cases/{case.pk}/assign/", {}, format="json")
     a.put(f"/api/v1/icts/cases/{case.pk}/package/", {"reviewer_name": "R", "person": {"family_name": "H", "race": "x"}}, format="json")
     resp = a.post(f"/api/v1/icts/cases/{case.pk}/submit/")
-    assert resp.status_code == 422 and "'race'" in resp.json()["detail"] and resp.json()["errors"][0]["pointer"] == "/person"
+    assert resp.status_code == 422 and "the data elements Race" in resp.json()["detail"] and resp.json()["errors"][0]["pointer"] == "/person"
 
 
 def test_upload_of_a_non_document_is_refused(world):

@@ -117,7 +117,8 @@ def test_package_beyond_the_agreement_is_refused_at_submit_naming_the_fields(wor
     with pytest.raises(services.IctsError) as exc:
         services.package_submit(actor=world["analyst"], case=case)
     assert exc.value.code == "exceeds_agreement"
-    assert exc.value.fields == ["data element 'race'", "data element 'immigration_status'", "attachment kind 'visa'"]
+    assert exc.value.fields == ["race", "immigration_status", "attachments/visa"]
+    assert "Race, Immigration status" in exc.value.message and "Visa" in exc.value.message and "'" not in exc.value.message
     case.refresh_from_db()
     assert case.status == CaseStatus.PREPARING and case.package.person["race"] == "not authorised"  # nothing trimmed
 

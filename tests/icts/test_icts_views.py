@@ -321,8 +321,9 @@ def test_submit_beyond_the_agreement_names_the_fields_and_changes_nothing(world)
     client = browser(world["users"]["icts_analyst"])
     resp = client.post(reverse("icts-submit", args=[case.pk]), follow=True)
     html = resp.content.decode()
-    assert "goes beyond what the agreement with CAN authorises" in html
-    assert "data element &#x27;race&#x27;, data element &#x27;immigration_status&#x27;, attachment kind &#x27;visa&#x27;" in html
+    assert ("The agreement with Canada does not authorise the data elements Race, Immigration status and documents of the "
+            "kind Visa") in html
+    assert "race" not in html.split("does not authorise", 1)[1].split("</", 1)[0]  # labels, never codes
     case.refresh_from_db()
     assert case.status == CaseStatus.PREPARING and case.package.submitted_at is None
     assert case.package.person["race"] == "Not for Canada"  # nothing trimmed

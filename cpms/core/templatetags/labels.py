@@ -1,0 +1,23 @@
+"""Template filters that show the ICD's codes in plain language (cpms.core.labels is where the words are written)."""
+
+from django import template
+
+from cpms.core import labels
+
+register = template.Library()
+
+
+@register.filter
+def element_label(code: str) -> str:
+    return labels.label(labels.ELEMENT_LABELS, code)
+
+
+@register.filter
+def kind_label(code: str) -> str:
+    return labels.label(labels.KIND_LABELS, code)
+
+
+@register.filter
+def element_labels(codes) -> str:
+    """A list of data elements as one line: "A-Number, Countries of citizenship"."""
+    return ", ".join(labels.label(labels.ELEMENT_LABELS, c) for c in codes or [])
