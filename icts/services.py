@@ -366,7 +366,8 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
         attachments=[{"filename": a.filename, "kind": a.kind, "media_type": a.media_type, "sha256": a.sha256} for a in attachments],
         purpose=f"Partner's request {req.request_ref}: {req.get_reason_display()}",
         recipient=f"{req.partner.name} ({req.requestor.get('organization') or req.requestor.get('name')}) through DHS IDENT",
-        law_enforcement_request=req.reason in ("enforcement", "absconder"), package=package,
+        law_enforcement_request=req.reason in ("enforcement", "absconder"), package=package, reference=req.request_ref,
+        disclosed_by=package.approved_by,
     )
     audited_update(ResponsePackage, package.pk, outbox_message=row, transmitted_at=now)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")

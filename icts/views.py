@@ -93,7 +93,7 @@ def _render_case(request, case, *, review_form=None, status=200):
         "package_rows": subject_rows(package.person, labels=ELEMENT_LABELS) if package else [],
         "attachments": list(package.attachments.all()) if package else [],
         "reviews": list(package.reviews.select_related("reviewer")) if package else [],
-        "augmentations": augmentation_rows(req), "can_augment": request_can_augment(req),
+        "augmentations": augmentation_rows(req, content=True), "can_augment": request_can_augment(req),
         "can_take": case_can_take(case, user), "can_assign": can_assign,
         "analysts": list(_analysts()) if can_assign else [],
         "can_edit": case_can_edit(case, user), "can_submit": case_can_submit(case, user),

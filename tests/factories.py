@@ -50,6 +50,7 @@ class AgreementFactory(factory.django.DjangoModelFactory):
 
     partner = factory.SubFactory(PartnerFactory)
     title = factory.LazyAttribute(lambda a: f"Implementing arrangement with {a.partner.name}")
+    status = Agreement.Status.PUBLISHED
     effective_from = date(2015, 1, 1)
     allows_uscis_queries = True
     allows_partner_requests = True
@@ -60,6 +61,7 @@ class AgreementFactory(factory.django.DjangoModelFactory):
 class PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Person
+        skip_postgeneration_save = True
 
     fin = factory.Sequence(lambda n: f"FIN{9000000000 + n}")
     a_number = factory.Sequence(lambda n: f"A{300000000 + n:09d}")
@@ -71,6 +73,15 @@ class PersonFactory(factory.django.DjangoModelFactory):
     country_of_birth = "SYR"
     citizenships = ["SYR"]
     gender = "female"
+
+    @factory.post_generation
+    def cis(self, create, extracted, **kwargs):
+        """CIS knows everyone USCIS holds: a complete record with no protected class, unless `cis=False` (a person CIS
+        has no record of) or cis_record() gives the person classes."""
+        if create and extracted is not False and self.a_number:
+            from cpms.cis.models import CisRecord
+
+            CisRecord.objects.get_or_create(a_number=self.a_number, defaults={"complete": True})
 
 
 class CaseFactory(factory.django.DjangoModelFactory):
@@ -163,9 +174,11 @@ def request_message(*, partner="CAN", fin="FIN1000000001", request_ref=None, tem
 
 
 def cis_record(person, *classes, complete=True):
-    """A local CIS index entry: classes as ProtectedClass values or dicts of CisClassEntry fields."""
+    """A local CIS index entry: classes as ProtectedClass values or dicts of CisClassEntry fields (replaces the plain
+    record PersonFactory gives everyone)."""
     from cpms.cis.models import CisClassEntry, CisRecord
 
+    CisRecord.objects.filter(a_number=person.a_number).delete()
     record = CisRecord.objects.create(a_number=person.a_number, complete=complete)
     for c in classes:
         CisClassEntry.objects.create(record=record, **({"protected_class": c} if isinstance(c, str) else c))

@@ -99,6 +99,14 @@ def build_world(capture, monkeypatch) -> World:
     sent = IctsCase.objects.get(pk=sent.pk)
     assert sent.status in ("transmitted", "delivered"), sent.status
 
+    # A query about a U-visa holder: held for a privacy officer before anything is sent.
+    held_person = PersonFactory(fin="FIN1000000055", a_number="A399999955")
+    cis_record(held_person, ProtectedClass.U)
+    held = query_services.query_submit(actor=w.users["officer"], case=CaseFactory(officers=[w.users["officer"]], person=held_person),
+                                       partner_code="CAN", reason="asylum_claimant", priority="high")
+    assert held.status == "held_privacy", held.status
+    w.objects |= {"held": held}
+
     # A request no rule covers (no active rule set): it waits for a privacy officer. Made last: it switches the rules off.
     cis_record(PersonFactory(fin="FIN1000000077", a_number="A399999977"), ProtectedClass.ASYLUM)
     RuleSet.objects.update(is_active=False)

@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from .models import Agreement, BenefitCase, Notification, Partner, Person
 from .permissions import case_grants_sync
+from .services import (agreement_new_version, agreement_publish, agreement_return_to_draft,
+                       agreement_submit_for_review)
 
 
 @admin.register(Partner)
@@ -11,10 +14,56 @@ class PartnerAdmin(admin.ModelAdmin):
 
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
-    list_display = ("partner", "title", "appendix_a_ref", "effective_from", "effective_to", "is_active",
+    """Versions of the agreements. A published version is read-only: "new version" copies it into a draft, which is
+    edited, sent for review and published (ending the version it supersedes the day before it takes effect)."""
+
+    list_display = ("partner", "title", "appendix_a_ref", "version", "status", "effective_from", "effective_to", "is_active",
                     "allows_uscis_queries", "allows_partner_requests", "asylum_disclosure_authorised")
-    list_filter = ("partner", "is_active", "allows_uscis_queries", "allows_partner_requests")
+    list_filter = ("partner", "status", "is_active", "allows_uscis_queries", "allows_partner_requests")
     search_fields = ("title", "appendix_a_ref")
+    readonly_fields = ("version", "status", "supersedes", "drafted_by", "published_by", "published_at")
+    actions = ["new_version", "submit_for_review", "return_to_draft", "publish"]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.status != Agreement.Status.PUBLISHED)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and obj.status == Agreement.Status.DRAFT and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:  # a new agreement starts as a draft version 1
+            obj.status, obj.version, obj.drafted_by = Agreement.Status.DRAFT, 1, request.user
+        super().save_model(request, obj, form, change)
+
+    def _each(self, request, queryset, service, done: str):
+        from .services import AgreementError
+
+        for agreement in queryset:
+            try:
+                result = service(actor=request.user, agreement=agreement) if service is not agreement_new_version else \
+                    service(actor=request.user, source=agreement)
+            except AgreementError as exc:
+                self.message_user(request, f"{agreement}: {exc.message}", messages.ERROR)
+            except ValidationError as exc:
+                self.message_user(request, f"{agreement}: {'; '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, done.format(a=result), messages.SUCCESS)
+
+    @admin.action(description="Create a new draft version of the selected published agreement")
+    def new_version(self, request, queryset):
+        self._each(request, queryset, agreement_new_version, "Draft version {a.version} created: edit it, then send it for review.")
+
+    @admin.action(description="Send the selected draft for review")
+    def submit_for_review(self, request, queryset):
+        self._each(request, queryset, agreement_submit_for_review, "Version {a.version} is in review.")
+
+    @admin.action(description="Return the selected version in review to draft")
+    def return_to_draft(self, request, queryset):
+        self._each(request, queryset, agreement_return_to_draft, "Version {a.version} is a draft again.")
+
+    @admin.action(description="Publish the selected reviewed version (it is in force from its effective date)")
+    def publish(self, request, queryset):
+        self._each(request, queryset, agreement_publish, "Version {a.version} is published, in force from {a.effective_from}.")
 
 
 @admin.register(Person)

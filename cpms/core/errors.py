@@ -17,6 +17,7 @@ STATUS_BY_CODE = {
     "floor": 409,
     "idempotency_mismatch": 422,
     "exceeds_agreement": 422,
+    "not_permitted": 403,  # the disclosure rules forbid the message: nothing was sent
 }
 
 

@@ -50,6 +50,14 @@ REASON_LABELS = {
     "other": "Other",
 }
 PRIORITY_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}
+# What the accounting of disclosures lists as sent: the person's data elements, and what a query or follow-up carries.
+DISCLOSED_LABELS = ELEMENT_LABELS | {
+    "fingerprints": "Fingerprints (through IDENT)",
+    "reason": "Why USCIS asks",
+    "encounter_id": "Encounter ID",
+    "requested_items": "Items requested",
+    "justification": "Justification",
+}
 
 # Every code of the ICD's vocabularies has its label (tests/cpms/test_labels.py checks the same).
 assert set(ELEMENT_LABELS) == set(icd.PERSON_ELEMENTS)

@@ -116,6 +116,48 @@ class Person(models.Model):
         self.given_names = nfc(self.given_names)
         self.retain_until = self.compute_retain_until()
         super().save(*args, **kwargs)
+        PersonNameKey.sync(self)
+
+    def name_keys(self) -> set[str]:
+        """Every form a search may start with: family then given names, and given then family, for the name and each
+        alias, folded (diacritics removed, other scripts transliterated): `nguyen thi minh`, `petrenko oleg`."""
+        names = [(self.family_name, self.given_names)] + [(a.get("family_name", ""), a.get("given_names", ""))
+                                                          for a in self.aliases or [] if isinstance(a, dict)]
+        keys = set()
+        for family, given in names:
+            for ordered in (f"{family} {given}", f"{given} {family}"):
+                key = fold_for_search(ordered)
+                if key:
+                    keys.add(key[:200])
+        return keys
+
+
+def fold_for_search(value: str) -> str:
+    """Lower-case Latin letters and digits separated by single spaces: diacritics folded (Nguyễn → nguyen), other
+    scripts transliterated (Петренко → petrenko, 李伟 → li wei)."""
+    from anyascii import anyascii
+
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.split(r"[^0-9a-z]+", anyascii(stripped).casefold())).strip()
+
+
+class PersonNameKey(models.Model):
+    """A person's folded name forms, one row each, so a search by any of them is an index range scan at any size."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="name_key_rows")
+    key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "key"], name="person_name_key_unique")]
+        indexes = [models.Index(fields=["key"], name="person_name_key_prefix_idx", opclasses=["varchar_pattern_ops"])]
+
+    @classmethod
+    def sync(cls, person: Person) -> None:
+        wanted = person.name_keys()
+        have = set(cls.objects.filter(person=person).values_list("key", flat=True))
+        cls.objects.filter(person=person, key__in=have - wanted).delete()
+        cls.objects.bulk_create([cls(person=person, key=k) for k in sorted(wanted - have)])
 
 
 class CaseKind(models.TextChoices):
@@ -199,39 +241,64 @@ class Partner(models.Model):
 
 class AgreementQuerySet(models.QuerySet):
     def active(self, on: date | None = None):
+        """The published versions in force on a day (today by default)."""
         today = on or timezone.localdate()
-        return self.filter(is_active=True, effective_from__lte=today).filter(
+        return self.filter(status=Agreement.Status.PUBLISHED, is_active=True, effective_from__lte=today).filter(
             Q(effective_to__isnull=True) | Q(effective_to__gte=today)
         )
 
 
 class Agreement(models.Model):
-    """An information-sharing agreement (PIA Appendix A): what it lets flow, in which direction."""
+    """One version of an information-sharing agreement (PIA Appendix A): what it lets flow, in which direction.
+
+    A published version is never edited: a change is a new version (draft → in review → published) with its own
+    effective dates, data set, attachment kinds, directions and authority; publishing it ends the one it supersedes the
+    day before it starts. Every disclosure points at the version in force when it left.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        PUBLISHED = "published", "Published"
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="agreements")
     title = models.CharField(max_length=500)
     appendix_a_ref = models.CharField("Appendix A item", max_length=20, blank=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    change_note = models.CharField(max_length=500, blank=True, help_text="What this version changes and why")
     signed_on = models.DateField(null=True, blank=True)
     effective_from = models.DateField()
     effective_to = models.DateField(null=True, blank=True)
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, help_text="Off: recorded but not in force for CPMS exchanges")
     allows_uscis_queries = models.BooleanField(default=False, help_text="USCIS may query this partner (our queries)")
     allows_partner_requests = models.BooleanField(default=False, help_text="The partner may request information from USCIS")
     authorised_data_elements = models.JSONField(default=list, blank=True, help_text="ICD §6 person elements a response may carry")
     authorised_attachment_kinds = models.JSONField(default=list, blank=True, help_text="ICD §7 attachment kinds a response may carry")
     # Secretary's written authorisation to disclose asylum-related information to FCC participants
-    # (Appendix A items 5 and 8; 8 CFR 208.6). Used by the partner-request rules.
+    # (Appendix A items 5 and 8; 8 CFR 208.6). Used by the disclosure rules in both directions.
     asylum_disclosure_authorised = models.BooleanField(default=False)
     legal_authority = models.CharField(max_length=500, blank=True)
+    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(null=True, blank=True)
 
     objects = AgreementQuerySet.as_manager()
 
     class Meta:
-        ordering = ["partner_id", "effective_from"]
-        indexes = [models.Index(fields=["partner", "is_active", "effective_from"])]
+        ordering = ["partner_id", "appendix_a_ref", "version"]
+        indexes = [models.Index(fields=["partner", "status", "is_active", "effective_from"])]
+        constraints = [models.UniqueConstraint(fields=["partner", "appendix_a_ref", "version"], name="agreement_unique_version")]
 
     def __str__(self) -> str:
-        return f"{self.partner_id}: {self.title[:80]}"
+        return f"{self.partner_id}: {self.title[:80]} (v{self.version})"
+
+    @property
+    def label(self) -> str:
+        """How the accounting names it: title, Appendix A item and version."""
+        item = f"Appendix A item {self.appendix_a_ref}, " if self.appendix_a_ref else ""
+        return f"{self.title} ({item}version {self.version})"
 
     def clean(self):
         from ident_bridge.icd import ATTACHMENT_KINDS, PERSON_ELEMENTS

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Agreement, Partner
 
@@ -59,7 +60,12 @@ def load_reference_data() -> None:
         Agreement.objects.get_or_create(
             partner_id=code,
             appendix_a_ref=item,
+            version=1,
             defaults={
+                "status": Agreement.Status.PUBLISHED,
+                "published_at": timezone.now(),
+                # The United Kingdom's 2013 agreement is recorded as it stands in Appendix A, not in force for CPMS.
+                "is_active": operative or code != "GBR",
                 "title": title,
                 "signed_on": signed,
                 "effective_from": start,

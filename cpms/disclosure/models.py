@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from cpms.cis.classes import ProtectedClass
 
-from .rules import Action, Exception_, Outcome, RuleSpec
+from .rules import Action, Direction, Exception_, Outcome, RuleSpec
 
 
 class RuleSet(models.Model):
@@ -32,13 +32,14 @@ class RuleSet(models.Model):
 
     def specs(self) -> list[RuleSpec]:
         return [
-            RuleSpec(r.protected_class, r.partner_id, r.action, r.exception, r.citation, r.pk)
+            RuleSpec(r.protected_class, r.partner_id, r.action, r.exception, r.citation, r.pk, r.direction)
             for r in self.rules.all()
         ]
 
 
 class Rule(models.Model):
     ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rules")
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.REPLY)
     protected_class = models.CharField(max_length=20, choices=ProtectedClass.choices)
     partner = models.ForeignKey("core.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                 help_text="Empty: every partner. A partner-specific rule wins over the general one.")
@@ -47,26 +48,38 @@ class Rule(models.Model):
     citation = models.CharField(max_length=300, help_text="The legal basis, e.g. 8 CFR 208.6")
 
     class Meta:
-        ordering = ["ruleset_id", "protected_class", "partner_id"]
+        ordering = ["ruleset_id", "direction", "protected_class", "partner_id"]
         constraints = [
-            models.UniqueConstraint(fields=["ruleset", "protected_class", "partner"], name="rule_unique_per_class_partner"),
-            models.UniqueConstraint(fields=["ruleset", "protected_class"], condition=Q(partner__isnull=True),
-                                    name="rule_unique_general_per_class"),
+            models.UniqueConstraint(fields=["ruleset", "direction", "protected_class", "partner"],
+                                    name="rule_unique_per_direction_class_partner"),
+            models.UniqueConstraint(fields=["ruleset", "direction", "protected_class"], condition=Q(partner__isnull=True),
+                                    name="rule_unique_general_per_direction_class"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.protected_class} → {self.partner_id or 'any partner'}: {self.action}"
+        return f"{self.get_direction_display()}: {self.protected_class} → {self.partner_id or 'any partner'}: {self.action}"
 
 
 class Decision(models.Model):
-    """A protected-status decision with its evidence: the rule version, the CIS answer and the time."""
+    """A protected-status decision with its evidence: the rule version, the CIS answer and the time. About a partner's
+    request (our reply) or about a message USCIS would send on its own (a query, round 3, an augmentation)."""
 
     class Stage(models.TextChoices):
         INTAKE = "intake", "On receipt of the request"
         TRANSMISSION = "transmission", "Just before transmission"
         PRIVACY_REVIEW = "privacy_review", "Privacy officer's review"
+        QUERY = "query", "Before our query"
+        FOLLOWUP = "followup", "Before our round-3 follow-up"
+        AUGMENT = "augment", "Before our augmentation request"
 
-    partner_request = models.ForeignKey("partner_requests.PartnerRequest", on_delete=models.CASCADE, related_name="decisions")
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.REPLY)
+    person = models.ForeignKey("core.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               help_text="empty when a partner's FIN matched nobody")
+    partner = models.ForeignKey("core.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    partner_request = models.ForeignKey("partner_requests.PartnerRequest", null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="decisions")
+    query = models.ForeignKey("queries.InternationalQuery", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="decisions")
     stage = models.CharField(max_length=15, choices=Stage.choices)
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     ruleset = models.ForeignKey(RuleSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -78,15 +91,32 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["-decided_at", "-id"]
-        indexes = [models.Index(fields=["outcome", "-decided_at"]), models.Index(fields=["partner_request", "-decided_at"])]
+        indexes = [models.Index(fields=["outcome", "-decided_at"]), models.Index(fields=["partner_request", "-decided_at"]),
+                   models.Index(fields=["query", "-decided_at"]), models.Index(fields=["person", "-decided_at"])]
+
+    def deciding_reasons(self) -> list[dict]:
+        """The reasons that decided the outcome (a withheld T-visa holder's 1367 rule, not an asylum share reason)."""
+        deciding = [r for r in self.reasons if r.get("action") == self.outcome]
+        return deciding or list(self.reasons)
 
 
 class DisclosureRecord(models.Model):
-    """Privacy Act accounting of one disclosure (5 U.S.C. 552a(c)): written with the outbox message."""
+    """Privacy Act accounting of one disclosure (5 U.S.C. 552a(c)): one per outbound message that carries a person's
+    information, written in the transaction that writes the message to the outbox."""
 
+    class Kind(models.TextChoices):
+        QUERY = "query.submit", "Our fingerprint query"
+        FOLLOWUP = "query.followup", "Our round-3 follow-up"
+        REPLY = "request.reply", "Our response to the partner's request"
+        AUGMENT = "request.augment", "Our augmentation request"
+        CORRECTION = "disclosure.correction", "Our correction of an earlier disclosure"
+
+    message_type = models.CharField("exchange", max_length=30, choices=Kind.choices)
+    reference = models.CharField(max_length=64, help_text="the query, request or augmentation reference the message carried")
     person = models.ForeignKey("core.Person", on_delete=models.PROTECT, related_name="disclosures")
     partner = models.ForeignKey("core.Partner", on_delete=models.PROTECT, related_name="+")
-    agreement = models.ForeignKey("core.Agreement", on_delete=models.PROTECT, related_name="+")
+    agreement = models.ForeignKey("core.Agreement", on_delete=models.PROTECT, related_name="+",
+                                  help_text="the agreement version in force when the message left")
     disclosed_at = models.DateTimeField()
     nature = models.CharField(max_length=300)
     data_elements = models.JSONField(default=list)
@@ -96,14 +126,16 @@ class DisclosureRecord(models.Model):
     legal_authority = models.CharField(max_length=1000)
     # 552a(c)(3): disclosures at a law-enforcement agency's written request are left out of the person's own report.
     law_enforcement_request = models.BooleanField(default=False)
-    package = models.OneToOneField("icts.ResponsePackage", on_delete=models.PROTECT, related_name="disclosure")
+    disclosed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                     help_text="who asked (queries) or approved (responses)")
+    package = models.OneToOneField("icts.ResponsePackage", null=True, blank=True, on_delete=models.PROTECT, related_name="disclosure")
     outbox_message = models.OneToOneField("ident_bridge.OutboxMessage", on_delete=models.PROTECT, related_name="+")
     # Kept until the later of five years after the disclosure and the end of the record's life (100 years from birth).
     retain_until = models.DateField()
 
     class Meta:
         ordering = ["-disclosed_at", "-id"]
-        indexes = [models.Index(fields=["person", "-disclosed_at"])]
+        indexes = [models.Index(fields=["person", "-disclosed_at", "-id"], name="disclosure_person_time_idx")]
 
     @staticmethod
     def retention_for(disclosed_on: date, person_retain_until: date | None) -> date:

@@ -1,9 +1,13 @@
 """May information about this person go to this partner? The rules, evaluated as a pure function.
 
-Two guarantees live in code and cannot be edited away in the rules table:
-- 8 U.S.C. 1367 has no foreign-government exception: any T, U or VAWA class (or derivative) withholds,
-  for every partner, until CIS says a denied application's appeals are all exhausted.
-- 8 CFR 208.6: information is never disclosed to a country where the person claims to fear persecution,
+Two directions: our reply to a partner's request (`reply`), and our own query or follow-up about the person
+(`query`: query.submit, query.followup, request.augment), which tells the partner that USCIS holds this person and why.
+
+Guarantees that live in code and cannot be edited away in the rules table:
+- 8 U.S.C. 1367 has no foreign-government exception: a reply about any T, U or VAWA class (or derivative) is withheld,
+  for every partner, until CIS says a denied application's appeals are all exhausted; a query about such a person is
+  at least referred to a privacy officer before anything is sent.
+- 8 CFR 208.6: nothing is ever disclosed to, or asked of, a country where the person claims to fear persecution,
   whatever the consent or the Secretary's authorisation.
 Everything else comes from the active rule set (data, versioned, with citations). A class with no rule,
 an unknown person in CIS, or an incomplete answer is never "share": nothing is shared by default.
@@ -23,6 +27,11 @@ class Action(models.TextChoices):
     SHARE = "share", "Share (open an ICTS case)"
     WITHHOLD = "withhold", "Withhold (answer no match)"
     REFER = "refer", "Refer to a privacy officer"
+
+
+class Direction(models.TextChoices):
+    REPLY = "reply", "Our reply to a partner's request"
+    QUERY = "query", "Our query or follow-up about the person"
 
 
 class Outcome(models.TextChoices):
@@ -48,6 +57,7 @@ class RuleSpec:
     exception: str
     citation: str
     rule_id: int | None = None
+    direction: str = Direction.REPLY
 
 
 @dataclass
@@ -59,13 +69,15 @@ class Evaluation:
         self.reasons.append({"class": protected_class, "action": action, "citation": citation, "why": why, "rule_id": rule_id})
 
 
-def _pick_rule(rules: list[RuleSpec], protected_class: str, partner: str) -> RuleSpec | None:
-    specific = [r for r in rules if r.protected_class == protected_class and r.partner == partner]
-    generic = [r for r in rules if r.protected_class == protected_class and r.partner is None]
+def _pick_rule(rules: list[RuleSpec], protected_class: str, partner: str, direction: str) -> RuleSpec | None:
+    mine = [r for r in rules if r.protected_class == protected_class and r.direction == direction]
+    specific = [r for r in mine if r.partner == partner]
+    generic = [r for r in mine if r.partner is None]
     return (specific or generic or [None])[0]
 
 
-def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool, rules: list[RuleSpec]) -> Evaluation:
+def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool, rules: list[RuleSpec],
+             direction: str = Direction.REPLY) -> Evaluation:
     if answer is None:
         return Evaluation(Outcome.NO_DECISION, [{"class": "", "action": "", "citation": "", "why": "PCQS did not answer", "rule_id": None}])
     if not answer.known:
@@ -85,14 +97,26 @@ def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool,
             if holding.application_status == ApplicationStatus.DENIED and holding.appeals_exhausted:
                 ev.add(cls, "", LEGAL_BASIS[cls], "application denied and all appeals exhausted: no longer protected")
                 continue
-            ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls], "8 U.S.C. 1367 protects this person; it has no foreign-government exception")
-            actions.append(Action.WITHHOLD)
+            if direction == Direction.REPLY:
+                ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls],
+                       "8 U.S.C. 1367 protects this person; it has no foreign-government exception")
+                actions.append(Action.WITHHOLD)
+                continue
+            rule = _pick_rule(rules, cls, partner, direction)  # a query: a rule may only be stricter than "refer"
+            if rule is not None and rule.action == Action.WITHHOLD:
+                ev.add(cls, Action.WITHHOLD, rule.citation, f"the rule for {cls}: withhold", rule.rule_id)
+                actions.append(Action.WITHHOLD)
+            else:
+                ev.add(cls, Action.REFER, LEGAL_BASIS[cls],
+                       "8 U.S.C. 1367 protects this person: a privacy officer decides before any query is sent",
+                       rule.rule_id if rule else None)
+                actions.append(Action.REFER)
             continue
         if cls in ASYLUM_RELATED and partner in holding.feared_countries:
             ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls], f"the person claims to fear persecution in {partner}")
             actions.append(Action.WITHHOLD)
             continue
-        rule = _pick_rule(rules, cls, partner)
+        rule = _pick_rule(rules, cls, partner, direction)
         if rule is None:
             ev.add(cls, Action.REFER, "", f"no rule covers class {cls} for {partner}: a privacy officer decides")
             actions.append(Action.REFER)

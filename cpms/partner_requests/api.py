@@ -7,13 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cpms.core.problems import domain_problem
+from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision
 from ident_bridge import icd
 
 from . import services
 from .models import Augmentation, PartnerRequest
 from .permissions import access_request_for_user, requests_visible_to
-from .selectors import request_decisions
+from .selectors import may_read_augmentation_answers, request_decisions
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -33,7 +34,11 @@ class AugmentationSerializer(serializers.ModelSerializer):
         fields = ["augment_ref", "requested_items", "justification", "created_at", "answered_at", "response"]
 
     def get_response(self, obj) -> dict | None:
+        """The partner's answer, for the ICTS staff working the request; a privacy officer sees that it exists
+        (answered_at), not what it says (partner data is sequestered: need to know)."""
         r = getattr(obj, "response", None) if hasattr(obj, "response") else None
+        if r is None or not may_read_augmentation_answers(self.context["request"].user):
+            return None
         return {"responder": r.responder, "responded_at": r.responded_at, "person": r.person,
                 "attachments": [{"filename": a.filename, "kind": a.kind, "sha256": a.sha256} for a in r.attachments.all()]} if r else None
 
@@ -55,6 +60,9 @@ class RequestDetailSerializer(RequestListSerializer):
                                                       "subject_as_received", "subject", "decisions", "augmentations"]
 
     def get_decisions(self, obj) -> list[dict]:
+        """Protected-status evidence is for privacy officers only (8 U.S.C. 1367, 8 CFR 208.6)."""
+        if not has_role(self.context["request"].user, Role.PRIVACY_OFFICER):
+            return []
         return DecisionSerializer(request_decisions(obj), many=True).data
 
 
@@ -93,7 +101,7 @@ class PartnerRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
             services.augmentation_request(actor=request.user, req=req, **data.validated_data)
         except services.RequestError as exc:
             return domain_problem(exc, exc.http_status)
-        return Response(RequestDetailSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
+        return Response(RequestDetailSerializer(self.get_object(), context=self.get_serializer_context()).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ResolveSerializer, responses={200: RequestDetailSerializer},
                    summary="A privacy officer decides a referred request")
@@ -106,4 +114,4 @@ class PartnerRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
             services.referral_resolve(actor=request.user, req=req, **data.validated_data)
         except services.RequestError as exc:
             return domain_problem(exc, exc.http_status)
-        return Response(RequestDetailSerializer(self.get_object()).data)
+        return Response(RequestDetailSerializer(self.get_object(), context=self.get_serializer_context()).data)

@@ -1,9 +1,10 @@
 """Read side of partner requests: the privacy officer's lists, and the read models of a request that its page, the
 ICTS case page and the privacy console show (built here, not in views)."""
 
-from cpms.cis.classes import ApplicationStatus, ProtectedClass
 from cpms.core.labels import ELEMENT_LABELS, REQUESTED_ITEM_LABELS
+from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision
+from cpms.disclosure.selectors import decision_rows
 
 from .normalise import accuracy_check
 from .permissions import requests_visible_to
@@ -48,26 +49,22 @@ def requested_item_labels(req) -> list[str]:
     return [REQUESTED_ITEM_LABELS.get(i, i) for i in req.requested_items]
 
 
-def cis_class_rows(answer: dict | None) -> list[dict]:
-    """CIS's answer kept with a decision, as the privacy officer reads it."""
-    labels, statuses = dict(ProtectedClass.choices), dict(ApplicationStatus.choices)
-    return [
-        {"label": labels.get(c.get("protected_class"), c.get("protected_class")),
-         "status": statuses.get(c.get("application_status"), c.get("application_status")),
-         "appeals_exhausted": c.get("appeals_exhausted"), "consent_partners": c.get("consent_partners") or [],
-         "feared_countries": c.get("feared_countries") or []}
-        for c in (answer or {}).get("classes", [])
-    ]
+def may_read_augmentation_answers(user) -> bool:
+    """A partner's answer to an augmentation is partner data: the ICTS staff working the request (who reach it through
+    their case grant) read it; a privacy officer sees that it exists, not what it says."""
+    return has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER)
 
 
-def augmentation_rows(req) -> list[dict]:
-    """Each augmentation with its requested items and the partner's answer as rows (one query for all)."""
+def augmentation_rows(req, *, content: bool) -> list[dict]:
+    """Each augmentation with its requested items and, when `content`, the partner's answer as rows (one query)."""
     out = []
     for aug in req.augmentations.select_related("requested_by", "response").prefetch_related("response__attachments"):
         response = getattr(aug, "response", None)
+        shown = response if content else None
         out.append({"aug": aug, "requested": [REQUESTED_ITEM_LABELS.get(i, i) for i in aug.requested_items],
-                    "response": response, "rows": subject_rows(response.person, labels=ELEMENT_LABELS) if response else [],
-                    "attachments": list(response.attachments.all()) if response else []})
+                    "answered": response is not None, "response": shown,
+                    "rows": subject_rows(shown.person, labels=ELEMENT_LABELS) if shown else [],
+                    "attachments": list(shown.attachments.all()) if shown else []})
     return out
 
 
@@ -76,14 +73,15 @@ def request_accuracy(req) -> list:
     return accuracy_check(req.subject, req.person) if req.person else []
 
 
-def request_page(req, *, is_privacy: bool) -> dict:
+def request_page(req, *, user) -> dict:
     """What a request's page shows: as received and normalised, the requested items, the augmentations and, for a
     privacy officer, every decision with CIS's answer."""
+    is_privacy = has_role(user, Role.PRIVACY_OFFICER)
     return {
         "req": req, "icts_case": getattr(req, "icts_case", None),
         "received_rows": subject_rows(req.subject_as_received), "normalised_rows": subject_rows(req.subject, labels=ELEMENT_LABELS),
         "requested_labels": requested_item_labels(req),
-        "decisions": [(d, cis_class_rows(d.cis_answer)) for d in request_decisions(req)] if is_privacy else [],
-        "augmentations": augmentation_rows(req),
+        "decisions": decision_rows(req.decisions) if is_privacy else [],
+        "augmentations": augmentation_rows(req, content=may_read_augmentation_answers(user)),
         "is_privacy": is_privacy, "can_resolve": is_privacy and request_can_resolve(req), "can_augment": request_can_augment(req),
     }

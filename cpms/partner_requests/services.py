@@ -16,7 +16,8 @@ from cpms.core.errors import DomainError
 from cpms.cis.pcqs import CisAnswer
 from cpms.core.models import Agreement, Notification, Person
 from cpms.core.notifications import notify_role, notify_users
-from cpms.core.roles import Role
+from cpms.core.labels import REQUESTED_ITEM_LABELS
+from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision, RuleSet
 from cpms.disclosure import services as disclosure
 from cpms.disclosure.rules import Evaluation, Outcome
@@ -28,6 +29,7 @@ from ident_bridge.publish import on_commit_publish
 
 from .models import Augmentation, PartnerRequest
 from .normalise import normalise_subject
+from .permissions import requests_visible_to
 from .ports import case_desk
 from .workflow import AUGMENTABLE, WORKFLOW, RequestStatus, request_can_resolve, transition
 
@@ -251,22 +253,54 @@ def augmentation_request(*, actor, req: PartnerRequest, requested_items: list[st
     justification = (justification or "").strip()
     if not justification or len(justification) > 4000:
         raise RequestError("Say why USCIS needs the information (up to 4,000 characters).", field="justification")
+    if not has_role(actor, Role.ICTS_ANALYST, Role.ICTS_REVIEWER, Role.PRIVACY_OFFICER) or \
+            not requests_visible_to(actor).filter(pk=req.pk).exists():
+        raise RequestError("Only the ICTS analysts and reviewers working on this request, or a privacy officer, can ask "
+                           "the partner for more.", code="forbidden")
     if req.person_id is None:
         raise RequestError("This request matched no USCIS record; there is no one to augment.", code="wrong_state")
-    if Agreement.objects.active().filter(partner_id=req.partner_id, allows_uscis_queries=True).first() is None:
-        raise RequestError(f"No active agreement lets USCIS ask {req.partner_id} for information.", code="no_agreement")
+    _check_augmentable(req)  # before asking CIS; checked again under the lock
+    agreement, screening = _screen_augmentation(actor, req)
     with transaction.atomic():
-        locked = PartnerRequest.objects.select_for_update().get(pk=req.pk)
-        return _augment_locked(actor, locked, items, justification)
+        locked = PartnerRequest.objects.select_for_update(of=("self",)).select_related("person", "partner").get(pk=req.pk)
+        augmentation = _augment_locked(actor, locked, items, justification, agreement=agreement)
+        disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=locked, actor=actor,
+                                   direction=disclosure.Direction.QUERY, **screening)
+        return augmentation
 
 
-def _augment_locked(actor, req: PartnerRequest, items: list[str], justification: str) -> Augmentation:
+def _check_augmentable(req: PartnerRequest) -> None:
     if req.status not in AUGMENTABLE:
         # Asking about a person we answered "no match" for (or have not cleared yet) would tell the partner
         # USCIS holds a record: the very thing a withholding hides (ICD §3).
         raise RequestError("The partner can be asked for more only once the request may be shared (an ICTS case or a "
                            "sent response): asking now would tell the partner that USCIS holds a record.",
                            code="wrong_state")
+
+
+def _screen_augmentation(actor, req: PartnerRequest):
+    """An augmentation tells the partner that USCIS holds this person and wants more: screened as our own query. A
+    referral is satisfied by a privacy officer's decision to share this request while CIS's answer is unchanged."""
+    answer = lookup_cis(req.person)
+    ev, ruleset, agreement = disclosure.query_decision(person=req.person, partner_code=req.partner_id, answer=answer)
+    screening = {"evaluation": ev, "ruleset": ruleset, "answer": answer}
+    if agreement is not None and ev.outcome == Outcome.REFER:
+        clearance = disclosure.latest_privacy_clearance(req)
+        if clearance is not None and not disclosure.cis_answer_changed(answer, clearance):
+            return agreement, screening | {"outcome": Outcome.SHARE}
+    if agreement is not None and ev.outcome == Outcome.SHARE:
+        return agreement, screening
+    disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=req, actor=actor,
+                               direction=disclosure.Direction.QUERY, **screening)
+    if agreement is None:
+        raise RequestError(f"No agreement in force lets USCIS ask {req.partner.name} for information. Nothing was sent.",
+                           code="no_agreement")
+    raise RequestError(disclosure.officer_reason(ev, req.partner, agreement, held=False) + " Nothing was sent.",
+                       code="not_permitted")
+
+
+def _augment_locked(actor, req: PartnerRequest, items: list[str], justification: str, *, agreement) -> Augmentation:
+    _check_augmentable(req)
     waiting = (req.augmentations.filter(answered_at__isnull=True)
                .exclude(outbox_message__status__in=[OutboxMessage.Status.REJECTED, OutboxMessage.Status.EXPIRED])
                .exclude(outbox_message__delivery_status=OutboxMessage.Delivery.REJECTED).first())
@@ -280,6 +314,15 @@ def _augment_locked(actor, req: PartnerRequest, items: list[str], justification:
     row = outbox_enqueue(message_type="request.augment", partner=req.partner_id, ref=augment_ref, body={
         "request_ref": req.request_ref, "augment_ref": augment_ref, "requested_items": items, "justification": justification,
     })
+    disclosure.disclosure_record(
+        person=req.person, partner=req.partner, agreement=agreement, outbox_message=row,
+        nature="USCIS augmentation request (ICD request.augment): the items requested and why, about the person the "
+               "partner's request matched",
+        data_elements=["requested_items", "justification"],
+        purpose=f"Partner's request {req.request_ref}: more on the person "
+                f"({', '.join(REQUESTED_ITEM_LABELS.get(i, i) for i in items)})",
+        recipient=f"{req.partner.name} through DHS IDENT", reference=augment_ref, disclosed_by=actor,
+    )
     return Augmentation.objects.create(partner_request=req, augment_ref=augment_ref, requested_items=items,
                                        justification=justification, requested_by=actor, outbox_message=row)
 

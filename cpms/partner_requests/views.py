@@ -16,8 +16,7 @@ from .services import RequestError, augmentation_request
 
 def render_request(request, req, *, form=None, refusal=None, status=200):
     """The request's page; a privacy officer's refused decision is shown on it too (cpms.privacy)."""
-    is_privacy = has_role(request.user, Role.PRIVACY_OFFICER)
-    context = request_page(req, is_privacy=is_privacy)
+    context = request_page(req, user=request.user)
     if context["can_resolve"] and form is None:
         form = ReferralResolveForm()
     return render(request, "partner_requests/request_detail.html", {**context, "form": form, "refusal": refusal}, status=status)

@@ -3,6 +3,7 @@ it is shown on the request's page, which every role with access reads."""
 
 from django import forms
 
+from cpms.core.forms import DomainErrorFormMixin
 from cpms.core.models import Partner
 from cpms.disclosure.services import Outcome
 
@@ -18,3 +19,52 @@ class DecisionFilterForm(forms.Form):
     def filters(self) -> dict:
         """The selector's keyword arguments; an unknown value (an edited URL) means no filter."""
         return dict(self.cleaned_data) if self.is_valid() else {"outcome": "", "partner": ""}
+
+
+class HeldQueryForm(DomainErrorFormMixin, forms.Form):
+    """A privacy officer's decision on a query held before it was sent (query_referral_resolve decides)."""
+
+    outcome = forms.ChoiceField(
+        label="Your decision", widget=forms.RadioSelect,
+        choices=[(Outcome.SHARE, "Send: the query goes to the partner now, through IDENT"),
+                 (Outcome.WITHHOLD, "Withhold: the query is never sent; the officer is told")],
+        error_messages={"required": "Choose send or withhold.", "invalid_choice": "Choose send or withhold."},
+    )
+    justification = forms.CharField(
+        label="Justification", widget=forms.Textarea, required=False, max_length=4000,
+        help_text="Why you decided this. It is kept with the decision for the privacy record; the partner never sees it.",
+        error_messages={"max_length": "Shorten the justification to 4,000 characters or fewer."},
+    )
+
+
+class TimelineFilterForm(forms.Form):
+    """Filters of a person's timeline; an edited URL with an unknown value gets a message, not a 500."""
+
+    kind = forms.MultipleChoiceField(label="Kinds of event", required=False, widget=forms.CheckboxSelectMultiple,
+                                     error_messages={"invalid_choice": "Choose kinds of event from the list."})
+    partner = forms.ChoiceField(label="Partner", required=False)
+    user = forms.CharField(label="User (username or family name)", required=False, max_length=150)
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 2026-11-25."})
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                              error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 2026-11-25."})
+
+    def __init__(self, *args, **kwargs):
+        from .timeline import KINDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = list(KINDS.items())
+        self.fields["partner"].choices = [("", "Any partner")] + [(p.code, p.name) for p in Partner.objects.order_by("name")]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "“To” is before “From”: swap them.")
+        return data
+
+    def filters(self):
+        from .timeline import KINDS, Filters
+
+        data = self.cleaned_data if self.is_valid() else {}
+        return Filters(kinds=frozenset(data.get("kind") or KINDS), partner=data.get("partner") or "",
+                       user=(data.get("user") or "").strip(), date_from=data.get("date_from"), date_to=data.get("date_to"))

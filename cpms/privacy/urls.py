@@ -13,4 +13,10 @@ urlpatterns = [
     path("privacy/referrals/", views.referrals, name="privacy-referrals"),
     path("privacy/referrals/<int:pk>/", views.referral, name="privacy-referral"),
     path("privacy/referrals/<int:pk>/resolve/", views.referral_resolve, name="privacy-referral-resolve"),
+    path("privacy/people/", views.people, name="privacy-people"),
+    path("privacy/people/<int:pk>/", views.person_timeline, name="privacy-person"),
+    path("privacy/people/<int:pk>/timeline.csv", views.person_timeline_csv, name="privacy-person-csv"),
+    path("privacy/people/<int:pk>/timeline.pdf", views.person_timeline_pdf, name="privacy-person-pdf"),
+    path("privacy/queries/<int:pk>/", views.held_query, name="privacy-held-query"),
+    path("privacy/queries/<int:pk>/resolve/", views.held_query_resolve, name="privacy-held-query-resolve"),
 ]

@@ -17,16 +17,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cpms.audit.models import AccessLogEntry
 from cpms.audit.services import access_record
-from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS, label
+from cpms.core.labels import DISCLOSED_LABELS, KIND_LABELS, label
 from cpms.core.models import Person
+from cpms.disclosure.selectors import decision_rows
 from cpms.disclosure.services import Outcome
 from cpms.partner_requests import services as partner_requests
+from cpms.queries.permissions import access_query_for_privacy
+from cpms.queries.selectors import queries_held_for_privacy
+from cpms.queries.services import QueryError, query_referral_resolve
+from cpms.queries.workflow import query_can_resolve
 from cpms.partner_requests.forms import ReferralResolveForm
 from cpms.partner_requests.permissions import access_request_for_user
 from cpms.partner_requests.selectors import decisions_for, referral_queue, request_page
 
-from . import selectors
-from .forms import DecisionFilterForm
+from . import selectors, timeline
+from .forms import DecisionFilterForm, HeldQueryForm, TimelineFilterForm
 from .tasks import chain_verify
 
 
@@ -65,8 +70,8 @@ def accounting(request, pk):
                   {"person": person, "records": records[:500], "subject_copy": subject_copy, "total": records.count()})
 
 
-CSV_COLUMNS = ["disclosed_at", "partner", "recipient", "nature", "purpose", "data_elements", "attachments", "agreement",
-               "legal_authority", "law_enforcement_request", "retain_until"]
+CSV_COLUMNS = ["disclosed_at", "exchange", "reference", "partner", "recipient", "nature", "purpose", "data_elements",
+               "attachments", "agreement", "legal_authority", "law_enforcement_request", "retain_until"]
 
 
 @login_required
@@ -81,9 +86,9 @@ def accounting_csv(request, pk):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for r in records.iterator(chunk_size=1000):
-        writer.writerow([r.disclosed_at.isoformat(), r.partner_id, r.recipient, r.nature, r.purpose,
-                         "; ".join(label(ELEMENT_LABELS, e) for e in r.data_elements),
-                         "; ".join(f"{label(KIND_LABELS, a['kind'])}: {a['filename']} (SHA-256 {a['sha256']})" for a in r.attachments), r.agreement.title,
+        writer.writerow([r.disclosed_at.isoformat(), r.get_message_type_display(), r.reference, r.partner.name, r.recipient, r.nature, r.purpose,
+                         "; ".join(label(DISCLOSED_LABELS, e) for e in r.data_elements),
+                         "; ".join(f"{label(KIND_LABELS, a['kind'])}: {a['filename']} (SHA-256 {a['sha256']})" for a in r.attachments), r.agreement.label,
                          r.legal_authority, "yes" if r.law_enforcement_request else "no", r.retain_until.isoformat()])
     return response
 
@@ -171,7 +176,8 @@ def decisions(request):
 def referrals(request):
     _require_privacy_officer(request)
     page = Paginator(referral_queue(request.user), REFERRALS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "privacy/referrals.html", {"page": page, "query": ""})
+    held = Paginator(queries_held_for_privacy(request.user), REFERRALS_PER_PAGE).get_page(request.GET.get("held_page"))
+    return render(request, "privacy/referrals.html", {"page": page, "held": held, "query": ""})
 
 
 @login_required
@@ -206,4 +212,130 @@ def referral_resolve(request, pk):
 def _render_request(request, req, *, form, refusal=None):
     """The request's page again, with the decision form as posted (the page belongs to partner requests)."""
     return render(request, "partner_requests/request_detail.html",
-                  {**request_page(req, is_privacy=True), "form": form, "refusal": refusal})
+                  {**request_page(req, user=request.user), "form": form, "refusal": refusal})
+
+
+# --- queries held before they were sent ---------------------------------------------------------------------
+
+
+def _render_held_query(request, query, *, form=None, refusal=None, status=200):
+    access_record(user=request.user, obj=query, action=AccessLogEntry.Action.VIEW, person_id=query.person_id, request=request,
+                  context={"screening": True})
+    return render(request, "privacy/held_query.html", {
+        "query": query, "decisions": decision_rows(query.decisions), "can_resolve": query_can_resolve(query),
+        "form": form or HeldQueryForm(), "refusal": refusal,
+    }, status=status)
+
+
+@login_required
+@require_GET
+def held_query(request, pk):
+    return _render_held_query(request, access_query_for_privacy(request.user, pk))
+
+
+@login_required
+@require_POST
+def held_query_resolve(request, pk):
+    query = access_query_for_privacy(request.user, pk)
+    form = HeldQueryForm(request.POST)
+    if form.is_valid():
+        try:
+            query_referral_resolve(actor=request.user, query=query, **form.cleaned_data)
+        except QueryError as exc:
+            if exc.field and exc.code != "floor":
+                form.add_domain_error(exc)
+            else:
+                return _render_held_query(request, query, form=form, refusal=exc.message)
+        else:
+            if query.status == "submitted":
+                messages.success(request, f"Sent: query {query.query_ref} went to {query.partner.name} through IDENT.")
+            else:
+                messages.success(request, f"Withheld: query {query.query_ref} will never be sent. The officer is told.")
+            return redirect("privacy-held-query", pk=query.pk)
+    return _render_held_query(request, query, form=form)
+
+
+# --- one person: find, then read the whole timeline ---------------------------------------------------------
+
+TIMELINE_PER_PAGE = 50
+TIMELINE_EXPORT_MAX = 10_000
+
+
+@login_required
+@require_GET
+def people(request):
+    _require_privacy_officer(request)
+    term = request.GET.get("q", "").strip()[:100]
+    found = timeline.find_people(term) if term else []
+    if term and len(found) == 1:
+        return redirect("privacy-person", pk=found[0].pk)
+    return render(request, "privacy/people.html", {"q": term, "people": found})
+
+
+def _timeline_input(request, pk):
+    _require_privacy_officer(request)
+    person = get_object_or_404(Person, pk=pk)
+    form = TimelineFilterForm(request.GET or None)
+    return person, form, form.filters()
+
+
+@login_required
+@require_GET
+def person_timeline(request, pk):
+    person, form, filters = _timeline_input(request, pk)
+    events, next_cursor = timeline.person_timeline(person, filters=filters, cursor=timeline.Cursor.parse(request.GET.get("after")),
+                                                   limit=TIMELINE_PER_PAGE)
+    access_record(user=request.user, obj=person, action=AccessLogEntry.Action.VIEW, person_id=person.pk, request=request,
+                  context={"report": "timeline", "purpose": "privacy_oversight"})
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(request, "privacy/person.html", {"person": person, "form": form, "events": events,
+                                                   "next": next_cursor.token() if next_cursor else "",
+                                                   "base_query": query.urlencode(), "first_page": "after" not in request.GET})
+
+
+def _all_events(person, filters):
+    """Every event for an export, page by page (bounded: an export is a document, not a dump)."""
+    events, cursor = [], None
+    while len(events) < TIMELINE_EXPORT_MAX:
+        page, cursor = timeline.person_timeline(person, filters=filters, cursor=cursor, limit=500)
+        events += page
+        if cursor is None:
+            break
+    return events[:TIMELINE_EXPORT_MAX]
+
+
+@login_required
+@require_GET
+def person_timeline_csv(request, pk):
+    person, form, filters = _timeline_input(request, pk)
+    events = _all_events(person, filters)
+    access_record(user=request.user, obj=person, action=AccessLogEntry.Action.EXPORT, person_id=person.pk, request=request,
+                  context={"report": "timeline.csv", "purpose": "privacy_oversight"})
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="timeline-{person.a_number or person.pk}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    writer = csv.writer(response)
+    writer.writerow(["at", "kind", "what", "detail", "partner", "by", "reference"])
+    for e in events:
+        writer.writerow([e.at.isoformat(), e.kind_label, e.title, e.detail, e.partner, e.user, e.reference])
+    return response
+
+
+@login_required
+@require_GET
+def person_timeline_pdf(request, pk):
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    person, form, filters = _timeline_input(request, pk)
+    events = _all_events(person, filters)
+    access_record(user=request.user, obj=person, action=AccessLogEntry.Action.EXPORT, person_id=person.pk, request=request,
+                  context={"report": "timeline.pdf", "purpose": "privacy_oversight"})
+    html = render_to_string("privacy/person_print.html", {"person": person, "events": events, "printed_by": request.user,
+                                                          "printed_at": timezone.now(), "capped": len(events) >= TIMELINE_EXPORT_MAX})
+    pdf = HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="timeline-{person.a_number or person.pk}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -28,9 +28,11 @@ class InternationalQuery(models.Model):
     agreement = models.ForeignKey("core.Agreement", on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=20, choices=REASON_CHOICES)
     priority = models.CharField(max_length=6, choices=PRIORITY_CHOICES)
+    encounter_id = models.CharField(max_length=40, blank=True, help_text="ICD §4: sent with the query when given")
     requestor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=20, choices=QueryStatus.choices, default=QueryStatus.SUBMITTED)
     overdue_since = models.DateTimeField(null=True, blank=True)
+    next_screen_at = models.DateTimeField(null=True, blank=True, help_text="held for CIS: when the sweep asks CIS again")
     # The form's (or API client's Idempotency-Key) token: a double submit creates one query, not two.
     submission_key = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -42,6 +44,7 @@ class InternationalQuery(models.Model):
         indexes = [
             models.Index(fields=["case", "-created_at"]),
             models.Index(fields=["status", "updated_at"]),
+            models.Index(fields=["person", "-created_at"]),
             models.Index(fields=["-updated_at", "id"]),
         ]
         constraints = [

@@ -82,3 +82,16 @@ def referral_revoke_grant(referral: FdnsReferral) -> None:
                                         expires_at__gt=timezone.now()).exclude(pk=referral.pk).exists()
     if not still:
         revoke(QUERY_VIEW, referral.analyst, referral.query)
+
+
+def access_query_for_privacy(user, pk) -> InternationalQuery:
+    """A privacy officer reads any query's screening (what USCIS asked, of whom, and the decisions), never the partner's
+    answer: that stays behind access_query_for_user. Other roles get 404."""
+    from cpms.core.roles import Role, has_role
+
+    if not has_role(user, Role.PRIVACY_OFFICER):
+        raise Http404("No such query.")
+    try:
+        return InternationalQuery.objects.select_related("case", "person", "partner", "requestor", "agreement").get(pk=pk)
+    except (InternationalQuery.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such query.") from None

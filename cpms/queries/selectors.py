@@ -13,7 +13,7 @@ from cpms.core.roles import Role, has_role
 
 from .models import FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import queries_visible_to
-from .workflow import AWAITING_PARTNER
+from .workflow import AWAITING_PARTNER, QueryStatus
 
 
 # --- the officer's cases, with their queries counted (the case list is the officer's query workspace) ----------
@@ -57,6 +57,24 @@ def my_cases(user, *, search: str = ""):
 
 
 # --- queries ---------------------------------------------------------------------------------------------------
+
+
+def partner_options_for(person) -> list:
+    """Which partners this person may be queried with, and why not the others (the decision service's screening, in
+    words any officer may read). Asks CIS once: network, never inside a transaction."""
+    from cpms.disclosure.services import query_partner_options
+
+    if not person.fin:
+        return []
+    return query_partner_options(person)
+
+
+def queries_held_for_privacy(user):
+    """Queries waiting for a privacy officer's decision, oldest first (none for other roles)."""
+    if not has_role(user, Role.PRIVACY_OFFICER):
+        return InternationalQuery.objects.none()
+    return (InternationalQuery.objects.filter(status=QueryStatus.HELD_PRIVACY)
+            .select_related("case", "person", "partner", "requestor").order_by("created_at", "id"))
 
 
 def queries_for_case(user, case: BenefitCase):

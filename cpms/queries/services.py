@@ -13,8 +13,12 @@ from django.utils.dateparse import parse_datetime
 from cpms.audit.services import audited_update
 from cpms.core.errors import DomainError
 from cpms.core.files import store_content_addressed
+from cpms.core.labels import REASON_LABELS, REQUESTED_ITEM_LABELS
 from cpms.core.models import Agreement, BenefitCase, Notification, Partner
+from cpms.core.notifications import notify_role, notify_users
 from cpms.core.permissions import can_act_on_case
+from cpms.disclosure import services as disclosure
+from cpms.disclosure.services import Decision
 from cpms.core.roles import Role, has_role
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
@@ -22,7 +26,7 @@ from ident_bridge.outbox import outbox_enqueue
 from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import referral_grant, referral_revoke_grant
 from .workflow import WORKFLOW as QUERY_WORKFLOW
-from .workflow import QueryStatus, query_can_ask_round3, query_can_close, transition
+from .workflow import QueryStatus, query_can_ask_round3, query_can_close, query_can_resolve, transition
 
 
 class QueryError(DomainError):
@@ -34,17 +38,17 @@ class RoundLimitReached(QueryError):
 
 
 def partners_open_for_queries(on=None):
-    """Partners with an active agreement that allows USCIS queries: the only ones a query may go to."""
+    """Partners with an agreement in force that allows USCIS queries: the only ones a query may go to."""
     agreements = Agreement.objects.active(on).filter(allows_uscis_queries=True)
     return Partner.objects.filter(code__in=agreements.values("partner_id")).order_by("name")
 
 
-def _active_query_agreement(partner_code: str) -> Agreement | None:
-    return Agreement.objects.active().filter(partner_id=partner_code, allows_uscis_queries=True).order_by("-effective_from").first()
-
-
 def _new_query_ref() -> str:
     return f"USCIS-Q-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+class QueryNotPermitted(QueryError):
+    """The disclosure rules do not let USCIS ask this partner about this person (nothing was written or sent)."""
 
 
 def query_submit(
@@ -59,6 +63,9 @@ def query_submit(
 ) -> InternationalQuery:
     """Round 1: ask a partner, through IDENT, for a fingerprint query of the person on the case.
 
+    Screened first (cpms.disclosure.services.query_decision): refused when the rules forbid it (the refusal is kept as
+    a decision for the privacy record); held, with nothing sent, while CIS cannot confirm the person's status or a
+    privacy officer must decide; otherwise sent, with its accounting, in one transaction.
     `submission_key` makes a double-submitted form (or a retried API call) create one query, not two.
     """
     if submission_key:
@@ -78,45 +85,164 @@ def query_submit(
     person = case.person
     if not person.fin:
         raise QueryError("The person on this case has no FIN (fingerprint identification number); a fingerprint query needs one.")
-    agreement = _active_query_agreement(partner_code)
+    partner = Partner.objects.filter(code=partner_code).first()
+    if partner is None:
+        raise QueryError("Choose one of the partners offered.", field="partner")
+    answer = disclosure.lookup_cis(person)  # network: before any transaction
+    ev, ruleset, agreement = disclosure.query_decision(person=person, partner_code=partner_code, answer=answer)
     if agreement is None:
-        raise QueryError(
-            "There is no active agreement with that partner that allows USCIS queries. Choose one of the partners offered.",
-            field="partner",
-        )
-    now = timezone.now()
+        raise QueryError(disclosure.no_agreement_reason(partner) + " Choose one of the partners offered.", field="partner")
+    if ev.outcome == disclosure.Outcome.WITHHOLD:
+        # Kept for the privacy record (who tried to ask whom about whom), though nothing else is written.
+        disclosure.decision_record(stage=Decision.Stage.QUERY, evaluation=ev, ruleset=ruleset, answer=answer, person=person,
+                                   partner_id=partner_code, actor=actor)
+        raise QueryNotPermitted(disclosure.officer_reason(ev, partner, agreement) + " Nothing was sent.", field="partner",
+                                code="not_permitted")
+    status = {disclosure.Outcome.SHARE: QueryStatus.SUBMITTED, disclosure.Outcome.REFER: QueryStatus.HELD_PRIVACY,
+              disclosure.Outcome.NO_DECISION: QueryStatus.HELD_CIS}[ev.outcome]
     try:
         with transaction.atomic():
             query = InternationalQuery.objects.create(
-                query_ref=_new_query_ref(),
-                case=case,
-                person=person,
-                partner_id=partner_code,
-                agreement=agreement,
-                reason=reason,
-                priority=priority,
-                requestor=actor,
+                query_ref=_new_query_ref(), case=case, person=person, partner_id=partner_code, agreement=agreement,
+                reason=reason, priority=priority, encounter_id=encounter_id, requestor=actor, status=status,
                 submission_key=submission_key or None,
+                next_screen_at=timezone.now() if status == QueryStatus.HELD_CIS else None,
             )
-            body = {
-                "query_ref": query.query_ref,
-                "fin": person.fin,
-                "reason": reason,
-                "priority": priority,
-                "requestor": _contact(actor),
-                "requested_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-            if encounter_id:
-                body["encounter_id"] = encounter_id
-            outbox = outbox_enqueue(message_type="query.submit", partner=partner_code, body=body, ref=query.query_ref)
-            QueryRound.objects.create(query=query, number=1, outbox_message=outbox, requested_by=actor, started_at=now)
-            QUERY_WORKFLOW.start(query, actor=actor, reason="query submitted")
+            disclosure.decision_record(stage=Decision.Stage.QUERY, evaluation=ev, ruleset=ruleset, answer=answer, query=query,
+                                       actor=actor)
+            if status == QueryStatus.SUBMITTED:
+                _send_round1(query, agreement=agreement)
+                QUERY_WORKFLOW.start(query, actor=actor, reason="query submitted")
+            else:
+                QUERY_WORKFLOW.start(query, actor=actor, reason=f"held before sending: {_summary(ev)}")
+                if status == QueryStatus.HELD_PRIVACY:
+                    _refer_to_privacy(query)
     except IntegrityError:
         if submission_key:  # a concurrent double submit won the race
             existing = InternationalQuery.objects.get(requestor=actor, submission_key=submission_key)
             return _same_submission(existing, case=case, partner_code=partner_code, reason=reason, priority=priority)
         raise
-    return query
+    return query  # a query held for CIS is asked about again by the beat sweep (rescreen_due)
+
+
+def _summary(ev) -> str:
+    return "; ".join(r["why"] for r in ev.reasons)[:250]
+
+
+def _send_round1(query: InternationalQuery, *, agreement: Agreement) -> QueryRound:
+    """`query.submit` into the outbox with its accounting, in the caller's transaction."""
+    now = timezone.now()
+    body = {
+        "query_ref": query.query_ref,
+        "fin": query.person.fin,
+        "reason": query.reason,
+        "priority": query.priority,
+        "requestor": _contact(query.requestor),
+        "requested_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if query.encounter_id:
+        body["encounter_id"] = query.encounter_id
+    outbox = outbox_enqueue(message_type="query.submit", partner=query.partner_id, body=body, ref=query.query_ref)
+    disclosure.disclosure_record(
+        person=query.person, partner=query.partner, agreement=agreement, outbox_message=outbox, disclosed_at=now,
+        nature="USCIS fingerprint query (ICD query.submit): the person's fingerprints through IDENT, by FIN",
+        data_elements=["fin", "fingerprints", "reason"] + (["encounter_id"] if query.encounter_id else []),
+        purpose=f"Case {query.case.receipt_number}: {REASON_LABELS.get(query.reason, query.reason)}",
+        recipient=f"{query.partner.name} through DHS IDENT", reference=query.query_ref, disclosed_by=query.requestor,
+    )
+    return QueryRound.objects.create(query=query, number=1, outbox_message=outbox, requested_by=query.requestor, started_at=now)
+
+
+def _refer_to_privacy(query: InternationalQuery) -> None:
+    notify_role(Role.PRIVACY_OFFICER, f"Query {query.query_ref} to {query.partner.name} (case {query.case.receipt_number}) waits "
+                f"for your decision before it is sent.", url=f"/privacy/queries/{query.pk}/")
+
+
+def _notify_officer_of_hold(query: InternationalQuery, message: str) -> None:
+    notify_users([query.requestor_id], message, kind=Notification.Kind.ACTION, url=f"/queries/{query.pk}/")
+
+
+def query_rescreen(query_id: int) -> str:
+    """A query held for CIS: ask again. Sent when the rules now allow it, referred or withheld when they say so, held
+    again while CIS still cannot answer; after PCQS_REFER_AFTER_HOURS a privacy officer decides. Idempotent."""
+    query = InternationalQuery.objects.select_related("person", "partner").get(pk=query_id)
+    if query.status != QueryStatus.HELD_CIS:
+        return query.status
+    answer = disclosure.lookup_cis(query.person)
+    ev, ruleset, agreement = disclosure.query_decision(person=query.person, partner_code=query.partner_id, answer=answer)
+    with transaction.atomic():
+        locked = InternationalQuery.objects.select_for_update(of=("self",)).select_related("person", "partner", "case").get(pk=query_id)
+        if locked.status != QueryStatus.HELD_CIS:
+            return locked.status
+        outcome = ev.outcome
+        if outcome == disclosure.Outcome.NO_DECISION:
+            if timezone.now() - locked.created_at < timedelta(hours=settings.PCQS_REFER_AFTER_HOURS):
+                audited_update(InternationalQuery, locked.pk,
+                               next_screen_at=timezone.now() + timedelta(seconds=settings.PCQS_RETRY_SECONDS))
+                return locked.status  # the sweep asks again
+            ev.add("", "refer", "", f"CIS gave no decision for {settings.PCQS_REFER_AFTER_HOURS:g} hours")
+            outcome = disclosure.Outcome.REFER
+        if agreement is None:
+            outcome = disclosure.Outcome.WITHHOLD
+        disclosure.decision_record(stage=Decision.Stage.QUERY, evaluation=ev, ruleset=ruleset, answer=answer, query=locked,
+                                   outcome=outcome)
+        if outcome == disclosure.Outcome.SHARE:
+            _send_round1(locked, agreement=agreement)
+            transition(locked, QueryStatus.SUBMITTED, reason="CIS confirmed the query may be sent")
+            _notify_officer_of_hold(locked, f"Query {locked.query_ref} to {locked.partner.name} was held for CIS and has now been sent.")
+        elif outcome == disclosure.Outcome.REFER:
+            transition(locked, QueryStatus.HELD_PRIVACY, reason=_summary(ev))
+            _refer_to_privacy(locked)
+        else:
+            transition(locked, QueryStatus.WITHHELD, reason=_summary(ev))
+            _notify_officer_of_hold(locked, f"Query {locked.query_ref} was not sent: "
+                                    + disclosure.officer_reason(ev, locked.partner, agreement))
+    return locked.status
+
+
+def rescreen_due(*, limit: int = 100) -> int:
+    """Queries held for CIS that are due another look (the beat sweep)."""
+    ids = list(InternationalQuery.objects.filter(status=QueryStatus.HELD_CIS, next_screen_at__lte=timezone.now())
+               .order_by("next_screen_at").values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        query_rescreen(pk)
+    return len(ids)
+
+
+def query_referral_resolve(*, actor, query: InternationalQuery, outcome: str, justification: str):
+    """A privacy officer decides a held query: share (it is sent now, under a fresh check that no floor forbids it)
+    or withhold (it is never sent; the officer is told). The decision and its reason are kept."""
+    if not has_role(actor, Role.PRIVACY_OFFICER):
+        raise QueryError("Only a privacy officer can decide a held query.", code="forbidden")
+    if outcome not in (disclosure.Outcome.SHARE, disclosure.Outcome.WITHHOLD):
+        raise QueryError("Choose share or withhold.", field="outcome")
+    justification = (justification or "").strip()
+    if not justification:
+        raise QueryError("Record why: the decision and its reason are kept for the privacy record.", field="justification")
+    answer = disclosure.lookup_cis(query.person)
+    ev, ruleset, agreement = disclosure.query_decision(person=query.person, partner_code=query.partner_id, answer=answer)
+    if outcome == disclosure.Outcome.SHARE and (agreement is None or ev.outcome == disclosure.Outcome.WITHHOLD):
+        raise QueryError("This query may not be sent whatever the review: " + _summary(ev), field="outcome", code="floor")
+    with transaction.atomic():
+        locked = InternationalQuery.objects.select_for_update(of=("self",)).select_related("person", "partner", "case").get(pk=query.pk)
+        if not query_can_resolve(locked):
+            raise QueryError(f"This query is '{QueryStatus(locked.status).label}', not waiting for a privacy officer.",
+                             code="wrong_state")
+        review = disclosure.Evaluation(outcome)
+        review.add("", outcome, "", justification)
+        decision = disclosure.decision_record(stage=Decision.Stage.PRIVACY_REVIEW, evaluation=review, ruleset=ruleset,
+                                              answer=answer, query=locked, actor=actor, justification=justification)
+        if outcome == disclosure.Outcome.SHARE:
+            _send_round1(locked, agreement=agreement)
+            transition(locked, QueryStatus.SUBMITTED, actor=actor, reason=f"privacy officer cleared it: {justification}")
+            _notify_officer_of_hold(locked, f"A privacy officer cleared query {locked.query_ref}: it has been sent to "
+                                    f"{locked.partner.name}.")
+        else:
+            transition(locked, QueryStatus.WITHHELD, actor=actor, reason=f"privacy officer withheld it: {justification}")
+            _notify_officer_of_hold(locked, f"A privacy officer decided query {locked.query_ref} to {locked.partner.name} "
+                                    "may not be sent. Nothing was sent.")
+    query.status = locked.status
+    return decision
 
 
 def _same_submission(existing: InternationalQuery, *, case, partner_code: str, reason: str, priority: str) -> InternationalQuery:
@@ -155,25 +281,25 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
         raise QueryError("Say why the additional information is needed.", field="justification")
     if len(justification) > 4000:
         raise QueryError("Keep the justification under 4,000 characters.", field="justification")
+    _check_round3_allowed(query)  # before asking CIS; checked again under the lock
+    agreement, screening = _screen_followup(actor, query)
     with transaction.atomic():
-        locked = InternationalQuery.objects.select_for_update().get(pk=query.pk)
-        if locked.rounds.count() >= MAX_ROUNDS:
-            raise RoundLimitReached(
-                "This query has already had its three rounds; a partner can be asked at most three times per query "
-                "(ICD §3). Nothing was sent.",
-                code="round_limit",
-            )
-        if not query_can_ask_round3(locked):
-            raise QueryError(
-                f"A third round can be asked only after the partner's round-2 response; this query is "
-                f"'{QueryStatus(locked.status).label}'. Nothing was sent.",
-                code="wrong_state",
-            )
+        locked = InternationalQuery.objects.select_for_update(of=("self",)).select_related("person", "partner", "case").get(pk=query.pk)
+        _check_round3_allowed(locked)
+        disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=locked, actor=actor, **screening)
         outbox = outbox_enqueue(
             message_type="query.followup",
             partner=locked.partner_id,
             body={"query_ref": locked.query_ref, "round": 3, "requested_items": items, "justification": justification},
             ref=locked.query_ref,
+        )
+        disclosure.disclosure_record(
+            person=locked.person, partner=locked.partner, agreement=agreement, outbox_message=outbox,
+            nature="USCIS round-3 follow-up on a match (ICD query.followup): the items requested and why",
+            data_elements=["requested_items", "justification"],
+            purpose=f"Case {locked.case.receipt_number}: more on the person the partner matched "
+                    f"({', '.join(REQUESTED_ITEM_LABELS.get(i, i) for i in items)})",
+            recipient=f"{locked.partner.name} through DHS IDENT", reference=locked.query_ref, disclosed_by=actor,
         )
         rnd = QueryRound.objects.create(
             query=locked, number=3, outbox_message=outbox, requested_items=items, justification=justification,
@@ -182,6 +308,38 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
         transition(locked, QueryStatus.AWAITING_ROUND3, actor=actor, reason="round 3 requested")
     query.status = locked.status
     return rnd
+
+
+def _check_round3_allowed(query: InternationalQuery) -> None:
+    if query.rounds.count() >= MAX_ROUNDS:
+        raise RoundLimitReached(
+            "This query has already had its three rounds; a partner can be asked at most three times per query "
+            "(ICD §3). Nothing was sent.",
+            code="round_limit",
+        )
+    if not query_can_ask_round3(query):
+        raise QueryError(
+            f"A third round can be asked only after the partner's round-2 response; this query is "
+            f"'{QueryStatus(query.status).label}'. Nothing was sent.",
+            code="wrong_state",
+        )
+
+
+def _screen_followup(actor, query: InternationalQuery) -> tuple[Agreement, dict]:
+    """Round 3 tells the partner more about why USCIS wants this person: screened like the query itself. A referral
+    is satisfied by the privacy officer's clearance of this query while CIS's answer is unchanged since."""
+    answer = disclosure.lookup_cis(query.person)
+    ev, ruleset, agreement = disclosure.query_decision(person=query.person, partner_code=query.partner_id, answer=answer)
+    screening = {"evaluation": ev, "ruleset": ruleset, "answer": answer}
+    if agreement is not None and ev.outcome == disclosure.Outcome.REFER:
+        clearance = disclosure.latest_privacy_clearance(query)
+        if clearance is not None and not disclosure.cis_answer_changed(answer, clearance):
+            return agreement, screening | {"outcome": disclosure.Outcome.SHARE}
+    if agreement is not None and ev.outcome == disclosure.Outcome.SHARE:
+        return agreement, screening
+    disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=query, actor=actor, **screening)
+    raise QueryNotPermitted(disclosure.officer_reason(ev, query.partner, agreement, held=False) + " Round 3 was not sent.",
+                            code="not_permitted")
 
 
 def query_close(*, actor, query: InternationalQuery, reason: str = "") -> InternationalQuery:

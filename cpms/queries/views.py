@@ -22,10 +22,13 @@ from cpms.audit.services import access_record
 
 from .permissions import (access_attachment_for_user, access_query_for_action, access_query_for_user, access_referral_for_user,
                           queries_actionable_by)
-from .selectors import my_cases_page, queries_for_case, referrals_for_analyst
-from .services import (QueryError, partners_open_for_queries, query_close, query_request_round3, query_submit, referral_create,
+from cpms.core.models import Partner
+
+from .selectors import my_cases_page, partner_options_for, queries_for_case, referrals_for_analyst
+from .services import (QueryError, query_close, query_request_round3, query_submit, referral_create,
                        referral_revoke)
 from .ui_selectors import query_view
+from .workflow import QueryStatus
 
 
 CASES_PER_PAGE = 25
@@ -45,14 +48,17 @@ def my_cases_view(request):
 @require_GET
 def case_detail(request, pk):
     case = access_case_for_user(request.user, pk)
-    return render(request, "core/case_detail.html", {"case": case, "queries": queries_for_case(request.user, case)})
+    return render(request, "core/case_detail.html", {"case": case, "queries": queries_for_case(request.user, case),
+                                                     "partner_options": partner_options_for(case.person)})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def query_new(request, pk):
     case = access_case_for_user(request.user, pk)
-    partners = partners_open_for_queries()
+    options = partner_options_for(case.person)
+    # Offered: those the rules allow, and those where the query would wait for CIS or a privacy officer.
+    partners = Partner.objects.filter(code__in=[o.partner.code for o in options if o.may_query or o.will_wait]).order_by("name")
     if request.method == "GET":
         form = QueryNewForm(partners=partners, initial={"submission_key": uuid4().hex})
     else:
@@ -67,9 +73,14 @@ def query_new(request, pk):
             except QueryError as exc:
                 form.add_query_error(exc)
             else:
-                messages.success(request, f"Query sent to {query.partner.name} through IDENT.")
+                if query.status == QueryStatus.SUBMITTED:
+                    messages.success(request, f"Query sent to {query.partner.name} through IDENT.")
+                else:
+                    messages.warning(request, f"Query {query.query_ref} is held: {query.get_status_display().split(': ', 1)[-1]}. "
+                                              "Nothing has been sent to the partner yet; you will be told when it is.")
                 return redirect("query-detail", pk=query.pk)
-    return render(request, "queries/query_new.html", {"case": case, "form": form, "has_partners": partners.exists()})
+    return render(request, "queries/query_new.html", {"case": case, "form": form, "has_partners": partners.exists(),
+                                                      "partner_options": options})
 
 
 @login_required

@@ -1,5 +1,12 @@
 """The international query's state machine. Nothing else assigns `InternationalQuery.status`.
 
+    Screened before anything is sent (cpms.disclosure.services.query_decision): a query the rules allow starts
+    `submitted`; one that CIS cannot yet clear starts `held_cis`, one a privacy officer must clear starts
+    `held_privacy`; a held query is sent (→ submitted), withheld (final) or closed by its officer. Nothing leaves
+    while it is held.
+
+    held_cis ─CIS answers─▶ submitted | held_privacy | withheld;  held_privacy ─privacy officer─▶ submitted | withheld
+
     submitted ──query.result no_match──▶ no_match (final)
         │ query.result match (IDENT sends round 2 by itself)
         ▼
@@ -18,6 +25,9 @@ from cpms.core.workflow import Workflow
 
 
 class QueryStatus(models.TextChoices):
+    HELD_CIS = "held_cis", "Held: waiting for CIS to confirm protected status"
+    HELD_PRIVACY = "held_privacy", "Held: waiting for a privacy officer"
+    WITHHELD = "withheld", "Not sent: protected status does not allow it"
     SUBMITTED = "submitted", "Submitted (awaiting the partner's result)"
     NO_MATCH = "no_match", "No match"
     AWAITING_ROUND2 = "awaiting_round2", "Match (awaiting round 2)"
@@ -30,6 +40,9 @@ class QueryStatus(models.TextChoices):
 
 S = QueryStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
+    S.HELD_CIS: frozenset({S.SUBMITTED, S.HELD_PRIVACY, S.WITHHELD, S.CLOSED}),
+    S.HELD_PRIVACY: frozenset({S.SUBMITTED, S.WITHHELD, S.CLOSED}),
+    S.WITHHELD: frozenset(),
     S.SUBMITTED: frozenset({S.NO_MATCH, S.AWAITING_ROUND2, S.FAILED}),
     S.AWAITING_ROUND2: frozenset({S.RESPONDED, S.FAILED}),
     S.RESPONDED: frozenset({S.AWAITING_ROUND3, S.CLOSED}),
@@ -41,6 +54,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 AWAITING_PARTNER = frozenset({S.SUBMITTED, S.AWAITING_ROUND2, S.AWAITING_ROUND3})
+HELD = frozenset({S.HELD_CIS, S.HELD_PRIVACY})
 
 
 # --- the rules the pages, the API and the services ask (the one place each is written) ------------------------
@@ -52,8 +66,14 @@ def query_can_ask_round3(query) -> bool:
 
 
 def query_can_close(query) -> bool:
-    """The officer closes a query once the partner has answered and no round is outstanding."""
+    """The officer closes a query once the partner has answered and no round is outstanding, or while it is held
+    (nothing was sent)."""
     return S.CLOSED in TRANSITIONS[query.status]
+
+
+def query_can_resolve(query) -> bool:
+    """A privacy officer's decision is waiting for this query."""
+    return query.status == S.HELD_PRIVACY
 
 
 WORKFLOW = Workflow(model="queries.InternationalQuery", history="queries.QueryTransition", fk="query", statuses=QueryStatus,

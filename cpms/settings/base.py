@@ -245,6 +245,7 @@ CELERY_BEAT_SCHEDULE = {
     "queries-flag-overdue": {"task": "cpms.queries.tasks.flag_overdue_rounds", "schedule": 300.0},
     "queries-expire-referrals": {"task": "cpms.queries.tasks.expire_referrals", "schedule": 300.0},
     "requests-recheck-cis": {"task": "cpms.partner_requests.tasks.recheck_due", "schedule": SWEEP_INTERVAL_SECONDS},
+    "queries-rescreen-held": {"task": "cpms.queries.tasks.rescreen_due", "schedule": SWEEP_INTERVAL_SECONDS},
     "icts-transmit-due": {"task": "icts.tasks.transmit_due", "schedule": SWEEP_INTERVAL_SECONDS},
     "audit-verify-nightly": {"task": "cpms.privacy.tasks.chain_verify", "schedule": 24 * 3600.0},
 }

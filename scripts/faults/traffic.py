@@ -181,11 +181,11 @@ def wait_until(what: str, fn, *, deadline: float, stop: threading.Event, describ
 
 # --- the flows ----------------------------------------------------------------------------------------------
 
-# The simulator's galleries and CPMS's demo data (docs/simulator.md, docs/demo-data.md).
-QUERY_MATCH = [("FIN1000000001", "CAN"), ("FIN1000000002", "AUS"), ("FIN1000000003", "CAN"), ("FIN1000000003", "AUS"),
-               ("FIN1000000005", "CAN")]
-QUERY_NO_MATCH = [("FIN1000000001", "AUS"), ("FIN1000000002", "CAN"), ("FIN1000000004", "CAN"), ("FIN1000000004", "AUS"),
-                  ("FIN1000000005", "AUS")]
+# The simulator's galleries and CPMS's demo data (docs/simulator.md, docs/demo-data.md). Queries go only about the
+# people the disclosure rules let USCIS ask about without a privacy officer (FIN 3, 4 and 5 hold T, U and VAWA classes:
+# their queries are held before sending, which the fault suite does not exercise).
+QUERY_MATCH = [("FIN1000000001", "CAN"), ("FIN1000000002", "AUS")]
+QUERY_NO_MATCH = [("FIN1000000001", "AUS"), ("FIN1000000002", "CAN")]
 REQUEST_ICTS = [("CAN", "FIN1000000001"), ("AUS", "FIN1000000001"), ("CAN", "FIN1000000002"), ("AUS", "FIN1000000002"),
                 ("CAN", "FIN1000000007"), ("CAN", "FIN1000000009"), ("AUS", "FIN1000000009")]
 REQUEST_NO_MATCH = [(p, f) for f in ("FIN1000000003", "FIN1000000004", "FIN1000000005", "FIN1000000006", "FIN9999999999")

@@ -9,7 +9,8 @@ from cpms.cis.pcqs import CisAnswer, ClassHolding
 from cpms.disclosure.defaults import default_rules
 from cpms.disclosure.rules import Action, Exception_, Outcome, RuleSpec, evaluate
 
-DEFAULTS = [RuleSpec(r["protected_class"], None, r["action"], r["exception"], r["citation"]) for r in default_rules()]
+DEFAULTS = [RuleSpec(r["protected_class"], None, r["action"], r["exception"], r["citation"], direction=r["direction"])
+            for r in default_rules()]
 PARTNERS = ["CAN", "AUS", "GBR", "NZL"]
 
 
@@ -137,16 +138,21 @@ def test_property_feared_country_is_never_shared(case, authorised, ruleset):
     assert evaluate(answer=answer(holding), partner=partner, asylum_authorised=authorised, rules=ruleset).outcome == Outcome.WITHHOLD
 
 
-def test_the_migration_carries_version_1_frozen_and_it_matches_the_defaults():
-    """Data migrations never import live code; this keeps the frozen copy and today's defaults in step (a change to
+def test_the_migrations_carry_the_rules_frozen_and_they_match_the_defaults():
+    """Data migrations never import live code; this keeps the frozen copies and today's defaults in step (a change to
     the defaults is a new rule-set version, published in the admin)."""
     import importlib
     from pathlib import Path
 
-    from cpms.disclosure.defaults import default_rules
+    from cpms.disclosure.defaults import default_query_rules, default_reply_rules
 
-    migration = importlib.import_module("cpms.disclosure.migrations.0003_default_rules")
-    source = Path(migration.__file__).read_text()
-    assert "import cpms" not in source and "from cpms" not in source
-    assert [tuple(map(str, (r["protected_class"], r["action"], r["exception"], r["citation"]))) for r in default_rules()] == \
-        [tuple(r) for r in migration.RULES_V1]
+    def frozen(rules):
+        return [tuple(map(str, (r["protected_class"], r["action"], r["exception"], r["citation"]))) for r in rules]
+
+    v1 = importlib.import_module("cpms.disclosure.migrations.0003_default_rules")
+    query = importlib.import_module("cpms.disclosure.migrations.0005_query_direction_rules")
+    for migration in (v1, query):
+        source = Path(migration.__file__).read_text()
+        assert "import cpms" not in source and "from cpms" not in source
+    assert frozen(default_reply_rules()) == [tuple(r) for r in v1.RULES_V1]
+    assert frozen(default_query_rules()) == [tuple(r) for r in query.RULES_QUERY]

@@ -23,7 +23,8 @@ from tests.factories import AgreementFactory, PersonFactory, UserFactory, cis_re
 def world(db):
     AgreementFactory(partner__code="CAN", asylum_disclosure_authorised=False)
     AgreementFactory(partner__code="AUS", asylum_disclosure_authorised=True)
-    return {"person": PersonFactory(fin="FIN1000000001"), "privacy": UserFactory(role="privacy_officer")}
+    # No CIS record until a test gives one (cis_record): an unknown person waits for CIS.
+    return {"person": PersonFactory(fin="FIN1000000001", cis=False), "privacy": UserFactory(role="privacy_officer")}
 
 
 def receive(message, django_capture_on_commit_callbacks):
@@ -53,7 +54,7 @@ def test_unprotected_person_opens_an_icts_case(world, django_capture_on_commit_c
     case = IctsCase.objects.get(partner_request=req)
     assert case.priority_rank == 0 and case.due_at > req.received_at
     decision = req.decisions.get()
-    assert decision.outcome == "share" and decision.ruleset.version == 1 and decision.cis_answer["known"] is True
+    assert decision.outcome == "share" and decision.ruleset.is_active and decision.cis_answer["known"] is True
 
 
 @pytest.mark.parametrize("cls", [ProtectedClass.T, ProtectedClass.U, ProtectedClass.VAWA, ProtectedClass.USC])
@@ -228,10 +229,13 @@ def test_no_augmentation_about_a_withheld_person(world, django_capture_on_commit
     """Asking the partner about someone we answered 'no match' for would reveal that USCIS holds them."""
     cis_record(world["person"], cls)
     req = receive(request_message(), django_capture_on_commit_callbacks)
-    with pytest.raises(services.RequestError) as exc:
+    with pytest.raises(services.RequestError) as exc:  # a privacy officer sees the request, and is refused too
+        services.augmentation_request(actor=world["privacy"], req=req, requested_items=["biographic"], justification="more")
+    assert exc.value.code == "wrong_state"
+    with pytest.raises(services.RequestError) as exc:  # no ICTS case: no analyst may even see the request
         services.augmentation_request(actor=UserFactory(role="icts_analyst"), req=req, requested_items=["biographic"],
                                       justification="more")
-    assert exc.value.code == "wrong_state"
+    assert exc.value.code == "forbidden"
     assert not OutboxMessage.objects.filter(type="request.augment").exists()
 
 

@@ -71,6 +71,7 @@ def test_csv_has_one_row_per_disclosure_with_elements_and_documents(world):
     assert resp["Content-Type"].startswith("text/csv") and len(rows) == 2
     assert {r["law_enforcement_request"] for r in rows} == {"yes", "no"} and rows[0]["data_elements"] == "Family name"
     assert rows[0]["attachments"].startswith("Passport: p.jpg (SHA-256 ")
+    assert rows[0]["exchange"] == "Our response to the partner's request" and rows[0]["agreement"].endswith("version 1)")
     subject = list(csv.DictReader(io.StringIO(c.get(reverse("privacy-accounting-csv", args=[world["person"].pk]) + "?copy=subject")
                                               .content.decode())))
     assert len(subject) == 1

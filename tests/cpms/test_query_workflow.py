@@ -11,6 +11,8 @@ from tests.factories import AgreementFactory, CaseFactory, UserFactory
 ALL_PAIRS = list(itertools.product(QueryStatus.values, QueryStatus.values))
 ALLOWED = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
 EXPECTED_ALLOWED = {
+    ("held_cis", "submitted"), ("held_cis", "held_privacy"), ("held_cis", "withheld"), ("held_cis", "closed"),
+    ("held_privacy", "submitted"), ("held_privacy", "withheld"), ("held_privacy", "closed"),
     ("submitted", "no_match"), ("submitted", "awaiting_round2"), ("submitted", "failed"),
     ("awaiting_round2", "responded"), ("awaiting_round2", "failed"),
     ("responded", "awaiting_round3"), ("responded", "closed"),
@@ -21,7 +23,7 @@ EXPECTED_ALLOWED = {
 def test_transition_table_is_the_documented_one():
     assert ALLOWED == EXPECTED_ALLOWED
     assert set(TRANSITIONS) == set(QueryStatus.values)
-    assert FINAL == {"no_match", "completed", "closed", "failed"}
+    assert FINAL == {"no_match", "completed", "closed", "failed", "withheld"}
 
 
 @pytest.fixture

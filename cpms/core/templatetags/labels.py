@@ -20,4 +20,4 @@ def kind_label(code: str) -> str:
 @register.filter
 def element_labels(codes) -> str:
     """A list of data elements as one line: "A-Number, Countries of citizenship"."""
-    return ", ".join(labels.label(labels.ELEMENT_LABELS, c) for c in codes or [])
+    return ", ".join(labels.label(labels.DISCLOSED_LABELS, c) for c in codes or [])
