@@ -13,7 +13,8 @@ from ident_bridge import icd
 
 from . import services
 from .models import IctsCase, PackageAttachment, ResponsePackage
-from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
+from .permissions import (access_case_for_user, access_transmitted_case_for_obim, read_case_for_user, read_package_attachment,
+                          read_transmitted_case_for_obim)
 from .selectors import case_accuracy, obim_queue, obim_queue_page, work_queue, work_queue_page
 
 
@@ -96,6 +97,9 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_object(self):
         return access_case_for_user(self.request.user, self.kwargs["pk"])
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(CaseDetailSerializer(read_case_for_user(request, self.kwargs["pk"])).data)
 
     def get_serializer_class(self):
         return CaseDetailSerializer if self.action == "retrieve" else CaseListSerializer
@@ -181,7 +185,7 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download a document")
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<att>\d+)")
     def attachment(self, request, pk=None, att=None):
-        return _file(access_package_attachment(request.user, pk, att))
+        return _file(read_package_attachment(request, pk, att))
 
 
 def _file(att: PackageAttachment) -> FileResponse:
@@ -221,10 +225,13 @@ class ObimPackageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_object(self):
         return access_transmitted_case_for_obim(self.request.user, self.kwargs["pk"])
 
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(read_transmitted_case_for_obim(request, self.kwargs["pk"])).data)
+
     @extend_schema(responses={(200, "application/json"): bytes}, summary="The package exactly as sent (the ICD message bytes)")
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        case = self.get_object()
+        case = read_transmitted_case_for_obim(request, pk, action="download")
         response = HttpResponse(bytes(case.package.outbox_message.raw), content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="{case.case_number}-request.reply.json"'
         response["Cache-Control"] = "private, no-store"

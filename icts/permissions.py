@@ -10,6 +10,7 @@ Each grant counts only while the user holds the role it was made for; superusers
 
 from django.http import Http404
 
+from cpms.audit.services import read_recorded
 from cpms.core.permissions import grant, granted_filter, revoke, role_group
 from cpms.core.roles import Role, has_role
 
@@ -58,9 +59,35 @@ def access_package_attachment(user, case_pk, pk) -> PackageAttachment:
     except Http404:
         case = access_transmitted_case_for_obim(user, case_pk)
     try:
-        return PackageAttachment.objects.get(pk=pk, package__case=case)
+        return PackageAttachment.objects.select_related("package__case__partner_request").get(pk=pk, package__case=case)
     except (PackageAttachment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such document.") from None
+
+
+# --- reads of partner data, recorded where access is checked (cpms.audit.services.read_recorded) --------------
+
+
+def read_case_for_user(request, pk) -> IctsCase:
+    """The case with the partner's request (what the partner sent) for an ICTS analyst or reviewer."""
+    case = access_case_for_user(request.user, pk)
+    read_recorded(request, case, person_id=case.partner_request.person_id, context={"request": case.partner_request.request_ref})
+    if request.method in ("GET", "HEAD"):
+        from cpms.partner_requests.services import augmentation_answers_read
+
+        augmentation_answers_read(request, case.partner_request)
+    return case
+
+
+def read_transmitted_case_for_obim(request, pk, *, action: str | None = None) -> IctsCase:
+    case = access_transmitted_case_for_obim(request.user, pk)
+    return read_recorded(request, case, person_id=case.partner_request.person_id, action=action,
+                         context={"request": case.partner_request.request_ref})
+
+
+def read_package_attachment(request, case_pk, pk) -> PackageAttachment:
+    attachment = access_package_attachment(request.user, case_pk, pk)
+    return read_recorded(request, attachment, person_id=attachment.package.case.partner_request.person_id, action="download",
+                         context={"case": attachment.package.case.case_number})
 
 
 # --- grants, made by icts.services in the workflow's transactions -------------------------------------------

@@ -18,7 +18,8 @@ from ident_bridge.models import OutboxMessage
 
 from . import services
 from .forms import ELEMENT_LABELS, KIND_LABELS, AssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm, package_initial
-from .permissions import access_case_for_user, access_package_attachment, access_transmitted_case_for_obim
+from .permissions import (access_case_for_user, access_transmitted_case_for_obim, read_case_for_user, read_package_attachment,
+                          read_transmitted_case_for_obim)
 from .selectors import authorised_for, case_accuracy, obim_queue_page, work_queue_page
 from .workflow import (case_can_assign, case_can_edit, case_can_review, case_can_submit,
                        case_can_take, case_is_overdue)
@@ -105,7 +106,7 @@ def _render_case(request, case, *, review_form=None, status=200):
 @login_required
 @require_GET
 def icts_case(request, pk):
-    return _render_case(request, access_case_for_user(request.user, pk))
+    return _render_case(request, read_case_for_user(request, pk))
 
 
 @login_required
@@ -191,7 +192,7 @@ def _editable_or_redirect(request, case):
 @login_required
 @require_http_methods(["GET", "POST"])
 def icts_package(request, pk):
-    case = access_case_for_user(request.user, pk)
+    case = read_case_for_user(request, pk)  # a GET shows the partner's request beside the form: a recorded read
     if request.method == "GET":
         return _editable_or_redirect(request, case) or _render_package(request, case)
     agreement = authorised_for(case)
@@ -251,7 +252,7 @@ def _file(att, *, as_attachment: bool) -> FileResponse:
 @login_required
 @require_GET
 def icts_attachment(request, pk, att):
-    return _file(access_package_attachment(request.user, pk, att), as_attachment=False)
+    return _file(read_package_attachment(request, pk, att), as_attachment=False)
 
 
 # --- OBIM --------------------------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ def obim_queue_view(request):
 @login_required
 @require_GET
 def obim_package(request, pk):
-    case = access_transmitted_case_for_obim(request.user, pk)
+    case = read_transmitted_case_for_obim(request, pk)
     package = case.package
     return render(request, "icts/obim_package.html", {
         "case": case, "package": package, "outbox": package.outbox_message,
@@ -284,7 +285,7 @@ def obim_package(request, pk):
 @login_required
 @require_GET
 def obim_package_download(request, pk):
-    case = access_transmitted_case_for_obim(request.user, pk)
+    case = read_transmitted_case_for_obim(request, pk, action="download")
     response = HttpResponse(bytes(case.package.outbox_message.raw), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{case.case_number}-request.reply.json"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -296,4 +297,4 @@ def obim_package_download(request, pk):
 @require_GET
 def obim_attachment(request, pk, att):
     access_transmitted_case_for_obim(request.user, pk)  # OBIM's own route: only once transmitted
-    return _file(access_package_attachment(request.user, pk, att), as_attachment=True)
+    return _file(read_package_attachment(request, pk, att), as_attachment=True)

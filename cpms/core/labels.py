@@ -59,6 +59,25 @@ DISCLOSED_LABELS = ELEMENT_LABELS | {
     "justification": "Justification",
 }
 
+# The access log: what was read (app_label.model) and why (the purpose of use of the reader's role).
+READ_OBJECT_LABELS = {
+    "queries.internationalquery": "A query and the partner's answers",
+    "queries.responseattachment": "A partner's document",
+    "queries.partnerresponse": "A partner's answer to an augmentation",
+    "icts.ictscase": "An ICTS case and the partner's request",
+    "icts.packageattachment": "A document of a USCIS response",
+    "partner_requests.partnerrequest": "A partner's request",
+    "core.person": "A person's accounting or timeline",
+}
+PURPOSE_LABELS = {
+    "case_adjudication": "Case adjudication",
+    "icts_response": "ICTS response preparation",
+    "obim_retrieval": "OBIM retrieval",
+    "fdns_review": "FDNS referral review",
+    "privacy_oversight": "Privacy oversight",
+    "administration": "Administration",
+}
+
 # Every code of the ICD's vocabularies has its label (tests/cpms/test_labels.py checks the same).
 assert set(ELEMENT_LABELS) == set(icd.PERSON_ELEMENTS)
 assert set(KIND_LABELS) == set(icd.ATTACHMENT_KINDS)

@@ -13,7 +13,7 @@ from ident_bridge import icd
 
 from . import services
 from .models import Augmentation, PartnerRequest
-from .permissions import access_request_for_user, requests_visible_to
+from .permissions import access_request_for_user, read_request_for_user, requests_visible_to
 from .selectors import may_read_augmentation_answers, request_decisions
 
 
@@ -85,6 +85,10 @@ class PartnerRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
 
     def get_object(self):
         return access_request_for_user(self.request.user, self.kwargs["pk"])
+
+    def retrieve(self, request, *args, **kwargs):
+        req = read_request_for_user(request, self.kwargs["pk"])
+        return Response(RequestDetailSerializer(req, context=self.get_serializer_context()).data)
 
     def get_serializer_class(self):
         return {"retrieve": RequestDetailSerializer, "augment": AugmentSerializer, "resolve": ResolveSerializer}.get(

@@ -361,6 +361,14 @@ def augmentation_record_failure(*, outbox) -> None:
 # --- entry points for the case desk (icts): every RequestStatus move is made here -------------------------------
 
 
+def augmentation_answers_read(request, req: PartnerRequest) -> None:
+    """The ICTS case page shows the augmentation answers: each read is recorded (cpms.audit)."""
+    from .permissions import record_augmentation_reads
+
+    record_augmentation_reads(request, req)
+
+
+
 def request_record_transmitted(req: PartnerRequest, *, case_number: str, reply_message: OutboxMessage) -> None:
     """The response was stored and put in the outbox with its accounting: the request is answered."""
     audited_update(PartnerRequest, req.pk, reply_message=reply_message)

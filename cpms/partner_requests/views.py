@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cpms.core.roles import Role, has_role
 
 from .forms import AugmentForm, ReferralResolveForm
-from .permissions import access_request_for_user
+from .permissions import access_request_for_user, read_request_for_user
 from .selectors import request_page
 from .services import RequestError, augmentation_request
 
@@ -25,7 +25,7 @@ def render_request(request, req, *, form=None, refusal=None, status=200):
 @login_required
 @require_GET
 def partner_request(request, pk):
-    return render_request(request, access_request_for_user(request.user, pk))
+    return render_request(request, read_request_for_user(request, pk))
 
 
 @login_required

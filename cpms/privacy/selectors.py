@@ -44,7 +44,7 @@ def accounting_for_person(person: Person, *, subject_copy: bool):
 def access_log(*, user_term: str = "", person: Person | None = None, date_from: date | None = None, date_to: date | None = None,
                before_id: int | None = None, limit: int = 50):
     """Keyset-paginated (newest first): cheap at any size, no COUNT(*)."""
-    qs = AccessLogEntry.objects.select_related("user").order_by("-id")
+    qs = AccessLogEntry.objects.select_related("user", "person").order_by("-id")
     if user_term:
         qs = qs.filter(Q(user__username__iexact=user_term) | Q(user__last_name__iexact=user_term))
     if person is not None:

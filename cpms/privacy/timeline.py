@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cpms.audit.models import AccessLogEntry
-from cpms.core.labels import DISCLOSED_LABELS, label
+from cpms.core.labels import DISCLOSED_LABELS, PURPOSE_LABELS, READ_OBJECT_LABELS, label
 from cpms.core.models import Person
 from cpms.disclosure.models import Decision, DisclosureRecord
 from cpms.partner_requests.models import RequestTransition
@@ -31,26 +31,6 @@ KINDS = {
     "request": "Partner's request",
     "referral": "FDNS referral",
 }
-# What a read was of, in words (the access log stores app_label.model).
-OBJECT_LABELS = {
-    "queries.internationalquery": "the partner's answers to a query",
-    "queries.responseattachment": "a partner's document",
-    "queries.partnerresponse": "a partner's response",
-    "icts.ictscase": "an ICTS case",
-    "icts.packageattachment": "a response document",
-    "partner_requests.partnerrequest": "a partner's request",
-    "core.person": "the accounting of disclosures",
-}
-# Why people read partner data, from the access log's purpose of use.
-PURPOSES = {
-    "case_adjudication": "case adjudication",
-    "icts_response": "ICTS response preparation",
-    "obim_retrieval": "OBIM retrieval",
-    "fdns_review": "FDNS referral review",
-    "privacy_oversight": "privacy oversight",
-}
-
-
 @dataclass(frozen=True, order=True)
 class Cursor:
     at: datetime
@@ -156,9 +136,9 @@ def person_timeline(person: Person, *, filters: Filters = Filters(), cursor: Cur
         qs = AccessLogEntry.objects.filter(person=person).filter(_before(cursor, "read", "at"))
         qs = _common(qs, filters, at="at", partner=None, user="user", users=users)
         rows = qs.select_related("user").order_by("-at", "-id")[:limit]
-        sources.append([Event(r.at, "read", r.pk, f"{_name(r.user)} {r.get_action_display().lower()} "
-                                                  f"{OBJECT_LABELS.get(r.object_type, r.object_type)}",
-                              detail=f"Purpose: {PURPOSES.get(r.context.get('purpose', ''), r.context.get('purpose') or 'not recorded')}",
+        sources.append([Event(r.at, "read", r.pk, f"{label(READ_OBJECT_LABELS, r.object_type)}: "
+                                                  f"{r.get_action_display().lower()}",
+                              detail=f"Purpose: {label(PURPOSE_LABELS, r.context['purpose']) if r.context.get('purpose') else 'not recorded'}",
                               user=_name(r.user), reference=r.context.get("reference", "")) for r in rows])
     if "decision" in filters.kinds:
         qs = Decision.objects.filter(person=person).filter(_before(cursor, "decision", "decided_at"))

@@ -8,8 +8,6 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cpms.audit.models import AccessLogEntry
-from cpms.audit.services import access_record
 from cpms.core.models import BenefitCase, Person
 from cpms.core.permissions import access_case_for_user
 from cpms.core.problems import domain_problem
@@ -17,7 +15,8 @@ from ident_bridge import icd
 
 from . import services
 from .models import PRIORITY_CHOICES, REASON_CHOICES, FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
-from .permissions import access_attachment_for_user, access_query_for_action, access_query_for_user, access_referral_for_user
+from .permissions import (access_query_for_action, access_query_for_user, access_referral_for_user, read_attachment_for_user,
+                          read_query_for_user)
 from .selectors import my_cases, my_cases_page, queries_list, query_timeline
 
 
@@ -173,8 +172,7 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return access_query_for_user(self.request.user, self.kwargs["pk"])
 
     def retrieve(self, request, *args, **kwargs):
-        query = self.get_object()
-        access_record(user=request.user, obj=query, action=AccessLogEntry.Action.API_READ, person_id=query.person_id, request=request)
+        query = read_query_for_user(request, self.kwargs["pk"])
         return Response(QueryDetailSerializer(query, context={"request": request}).data)
 
     @extend_schema(
@@ -218,9 +216,7 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment exactly as received")
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<att>\d+)", url_name="attachment")
     def attachment(self, request, pk=None, att=None):
-        attachment = access_attachment_for_user(request.user, pk, att)
-        access_record(user=request.user, obj=attachment, action=AccessLogEntry.Action.DOWNLOAD,
-                      person_id=attachment.response.query.person_id, request=request)
+        attachment = read_attachment_for_user(request, pk, att)
         response = FileResponse(attachment.file.open("rb"), content_type=attachment.media_type, as_attachment=True,
                                 filename=attachment.filename)
         response["X-Content-Type-Options"] = "nosniff"

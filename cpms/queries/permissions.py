@@ -11,6 +11,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 
+from cpms.audit.models import AccessLogEntry
+from cpms.audit.services import read_recorded
 from cpms.core.permissions import case_grant_filter, cases_visible_to, grant, granted_filter, revoke
 from cpms.core.roles import Role, has_role
 
@@ -62,6 +64,19 @@ def access_attachment_for_user(user, query_pk, pk) -> ResponseAttachment:
         return ResponseAttachment.objects.select_related("response__query").get(pk=pk, response__query=query)
     except (ResponseAttachment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such attachment.") from None
+
+
+def read_query_for_user(request, pk, *, action: str | None = None) -> InternationalQuery:
+    """access_query_for_user for a page, API read or PDF that shows the partner's answers: the read is recorded here,
+    with its purpose of use, so no route can forget it."""
+    query = access_query_for_user(request.user, pk)
+    return read_recorded(request, query, person_id=query.person_id, action=action)
+
+
+def read_attachment_for_user(request, query_pk, pk) -> ResponseAttachment:
+    attachment = access_attachment_for_user(request.user, query_pk, pk)
+    return read_recorded(request, attachment, person_id=attachment.response.query.person_id, action=AccessLogEntry.Action.DOWNLOAD,
+                         context={"query": attachment.response.query.query_ref})
 
 
 def access_referral_for_user(user, pk) -> FdnsReferral:

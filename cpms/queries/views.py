@@ -18,10 +18,10 @@ from cpms.core.roles import Role, has_role
 from .forms import QueryNewForm, ReferralForm, ReferralRevokeForm, Round3Form
 from .pdf import render_query_pdf
 from cpms.audit.models import AccessLogEntry
-from cpms.audit.services import access_record
+from cpms.audit.services import read_recorded
 
-from .permissions import (access_attachment_for_user, access_query_for_action, access_query_for_user, access_referral_for_user,
-                          queries_actionable_by)
+from .permissions import (access_query_for_action, access_query_for_user, access_referral_for_user, queries_actionable_by,
+                          read_attachment_for_user, read_query_for_user)
 from cpms.core.models import Partner
 
 from .selectors import my_cases_page, partner_options_for, queries_for_case, referrals_for_analyst
@@ -86,8 +86,7 @@ def query_new(request, pk):
 @login_required
 @require_GET
 def query_detail(request, pk):
-    query = access_query_for_user(request.user, pk)
-    access_record(user=request.user, obj=query, action=AccessLogEntry.Action.VIEW, person_id=query.person_id, request=request)
+    query = read_query_for_user(request, pk)
     return render(request, "queries/query_detail.html", {"view": query_view(query, can_act=_can_act(request.user, query))})
 
 
@@ -102,9 +101,8 @@ def query_timeline_partial(request, pk):
     query = access_query_for_user(request.user, pk)
     view = query_view(query, can_act=_can_act(request.user, query))
     if request.GET.get("v") == view.version:
-        return HttpResponse(status=204)
-    access_record(user=request.user, obj=query, action=AccessLogEntry.Action.VIEW, person_id=query.person_id, request=request,
-                  context={"partial": "timeline"})
+        return HttpResponse(status=204)  # nothing new shown: no read to record
+    read_recorded(request, query, person_id=query.person_id, context={"partial": "timeline"})
     return render(request, "queries/_live.html", {"view": view})
 
 
@@ -147,9 +145,7 @@ def query_close_view(request, pk):
 @login_required
 @require_GET
 def query_attachment(request, pk, att):
-    attachment = access_attachment_for_user(request.user, pk, att)
-    access_record(user=request.user, obj=attachment, action=AccessLogEntry.Action.DOWNLOAD,
-                  person_id=attachment.response.query.person_id, request=request)
+    attachment = read_attachment_for_user(request, pk, att)
     response = FileResponse(attachment.file.open("rb"), content_type=attachment.media_type, as_attachment=False,
                             filename=attachment.filename)
     response["X-Content-Type-Options"] = "nosniff"
@@ -160,8 +156,7 @@ def query_attachment(request, pk, att):
 @login_required
 @require_GET
 def query_print(request, pk):
-    query = access_query_for_user(request.user, pk)
-    access_record(user=request.user, obj=query, action=AccessLogEntry.Action.PRINT, person_id=query.person_id, request=request)
+    query = read_query_for_user(request, pk, action=AccessLogEntry.Action.PRINT)
     response = HttpResponse(render_query_pdf(query_view(query), printed_by=request.user), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{query.query_ref}.pdf"'
     response["Cache-Control"] = "private, no-store"

@@ -257,3 +257,76 @@ def test_admin_pages_never_show_partner_data(world):
             if resp.status_code >= 500 or any(s in body for s in secrets_of_partner):
                 wrong.append((persona, url, resp.status_code))
     assert wrong == []
+
+
+# --- reads on record ------------------------------------------------------------------------------------------
+
+# Every GET route about one object says whether it shows partner data (or personal data a privacy officer reports on).
+# Those record exactly one access-log entry per object shown, written by the access helper that fetched it; a new
+# route missing from both tables fails test_every_object_route_says_whether_it_records_reads.
+RECORDS_READS = {
+    "query-detail", "query-timeline-partial", "query-attachment", "query-print", "api-query-detail", "api-query-attachment",
+    "icts-case", "icts-package", "icts-attachment", "api-icts-case-detail", "api-icts-case-attachment",
+    "obim-package", "obim-package-download", "obim-attachment", "api-obim-package-detail", "api-obim-package-download",
+    "partner-request", "api-partner-request-detail",
+    "privacy-accounting", "privacy-accounting-csv", "privacy-accounting-pdf", "privacy-person", "privacy-person-csv",
+    "privacy-person-pdf", "privacy-held-query",
+}
+NO_PARTNER_DATA = {
+    "case-detail": "the USCIS case and person, and the queries' status",
+    "query-new": "a form",
+    "query-round3": "a form about our own query",
+    "query-refer": "a form about our own query",
+    "partner-request-augment": "a form: the request's reference and the matched USCIS person",
+    "privacy-referral": "a redirect to the request's page (which records its read)",
+    "api-case-detail": "the USCIS case and person",
+    "api-query-referrals": "who the results were referred to",
+}
+READER = {"query": "officer", "icts": "icts_analyst", "sent": "obim_analyst", "preq": "icts_analyst",
+          "subject": "privacy_officer", "held": "privacy_officer"}
+
+
+def test_every_object_route_says_whether_it_records_reads():
+    gets = {name for name, (method, _, _) in OBJECT_URLS.items() if method == "get"}
+    assert gets - RECORDS_READS - set(NO_PARTNER_DATA) == set(), "GET routes that do not say whether they show partner data"
+    assert RECORDS_READS & set(NO_PARTNER_DATA) == set() and (RECORDS_READS | set(NO_PARTNER_DATA)) - gets == set()
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS_READS))
+def test_a_route_that_shows_partner_data_records_exactly_one_read(world, name):
+    from cpms.audit.models import AccessLogEntry
+
+    _, keys, allowed = OBJECT_URLS[name]
+    persona = READER[keys[0]]
+    assert persona in allowed
+    url = reverse(name, args=[world[k].pk for k in keys])
+    with transaction.atomic():
+        client = Client()
+        client.post(reverse("system-use"))
+        client.force_login(world.users[persona])
+        before = AccessLogEntry.objects.count()
+        resp = client.get(url)
+        entries = list(AccessLogEntry.objects.order_by("id")[before:])
+        transaction.set_rollback(True)
+    assert resp.status_code == 200, (url, resp.status_code)
+    assert len(entries) == 1, (url, [(e.object_type, e.action) for e in entries])
+    entry = entries[0]
+    assert entry.user == world.users[persona] and entry.person_id is not None
+    assert entry.context["purpose"] in {"case_adjudication", "icts_response", "obim_retrieval", "fdns_review",
+                                        "privacy_oversight"}
+    assert entry.context["reference"] and not entry.context["reference"].isdigit()  # a reference people know, not an id
+
+
+def test_no_read_is_recorded_for_an_action(world):
+    """A POST changes something (audited as a change); it is not a read of partner data."""
+    from cpms.audit.models import AccessLogEntry
+
+    with transaction.atomic():
+        client = Client()
+        client.post(reverse("system-use"))
+        client.force_login(world.users["icts_analyst"])
+        before = AccessLogEntry.objects.count()
+        client.post(reverse("icts-submit", args=[world["icts"].pk]))
+        after = AccessLogEntry.objects.count()
+        transaction.set_rollback(True)
+    assert after == before

@@ -41,7 +41,8 @@ def test_the_timeline_has_every_kind_newest_first(world):
     assert disclosure.title == "Our fingerprint query to Canada" and disclosure.reference == world["sent"].query_ref
     assert "FIN" in disclosure.detail and "version 1" in disclosure.detail  # labels and the agreement version
     read = next(e for e in events if e.kind == "read")
-    assert read.detail == "Purpose: case adjudication" and read.user.startswith(world["officer"].first_name)
+    assert read.detail == "Purpose: Case adjudication" and read.user.startswith(world["officer"].first_name)
+    assert read.title == "A query and the partner's answers: viewed a page" and read.reference == world["sent"].query_ref
     held = [e for e in events if e.kind == "decision" and e.reference == world["held"].query_ref]
     assert held and held[0].title.startswith("Refer to a privacy officer") and "8 U.S.C. 1367" in held[0].detail
 

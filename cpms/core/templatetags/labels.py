@@ -21,3 +21,13 @@ def kind_label(code: str) -> str:
 def element_labels(codes) -> str:
     """A list of data elements as one line: "A-Number, Countries of citizenship"."""
     return ", ".join(labels.label(labels.DISCLOSED_LABELS, c) for c in codes or [])
+
+
+@register.filter
+def read_object_label(object_type: str) -> str:
+    return labels.label(labels.READ_OBJECT_LABELS, object_type)
+
+
+@register.filter
+def purpose_label(code: str) -> str:
+    return labels.label(labels.PURPOSE_LABELS, code or "") if code else "Not recorded"
