@@ -26,6 +26,8 @@ BENCHMARKS = {
     "inbound_throughput": "POST /ident/v1/messages under gunicorn + PostgreSQL, next to a bare one-row insert view",
     "no_match_latency": "a partner's request for an unknown FIN, simulator → CPMS → no_match, next to an empty Celery task",
     "queues": "work queues and the accounting of disclosures on the scale data set (bench/scale_data.py)",
+    "timeline": "one person's timeline and accounting at 1M and 10M disclosure rows",
+    "audit_overhead": "the inbound path (a partner's request, receipt to decision) with auditing on and off",
 }
 GRACE_SECONDS = 20
 

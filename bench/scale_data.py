@@ -106,10 +106,11 @@ def generate(scale: float) -> dict[str, int]:
                          {"g": groups[role], "lo": lo, "hi": hi})
         conn.execute("SELECT setval(pg_get_serial_sequence('auth_user', 'id'), %(n)s)", {"n": n["users"]})
         conn.execute("INSERT INTO core_partner (code, name) VALUES ('CAN', 'Canada'), ('AUS', 'Australia') ON CONFLICT DO NOTHING")
-        conn.execute("""INSERT INTO core_agreement (title, appendix_a_ref, effective_from, is_active, allows_uscis_queries,
-                        allows_partner_requests, authorised_data_elements, authorised_attachment_kinds,
+        conn.execute("""INSERT INTO core_agreement (title, appendix_a_ref, version, status, change_note, effective_from, is_active,
+                        allows_uscis_queries, allows_partner_requests, authorised_data_elements, authorised_attachment_kinds,
                         asylum_disclosure_authorised, legal_authority, partner_id)
-                        VALUES ('Bench agreement', 'A-1', '2020-01-01', true, true, true, '[]', '[]', false, 'bench', 'CAN')""")
+                        VALUES ('Bench agreement', 'A-1', 1, 'published', '', '2020-01-01', true, true, true, '[]', '[]', false,
+                                'bench', 'CAN')""")
         agreement = conn.execute("SELECT id FROM core_agreement LIMIT 1").fetchone()[0]
 
         step(conn, f"people ({n['cases']:,})", """
@@ -119,6 +120,10 @@ def generate(scale: float) -> dict[str, int]:
                    '[]', 1960 + i %% 40, 1 + i %% 12, 1 + i %% 28, 'SYR', '["SYR"]', 'female',
                    make_date(2060 + i %% 40, 1, 1), now(), now()
             FROM generate_series(1, %(n)s::int) i""", {"n": n["cases"]})
+        step(conn, "name keys (two per person)", """
+            INSERT INTO core_personnamekey (person_id, key)
+            SELECT i, 'family' || (i %% 5000) || ' given' FROM generate_series(1, %(n)s::int) i
+            UNION ALL SELECT i, 'given family' || (i %% 5000) FROM generate_series(1, %(n)s::int) i""", {"n": n["cases"]})
         off_lo, off_hi = bounds["officer"]
         officers = off_hi - off_lo + 1
         step(conn, f"cases ({n['cases']:,})", """
@@ -141,9 +146,9 @@ def generate(scale: float) -> dict[str, int]:
 
         per_case = max(n["queries"] // n["cases"], 1)
         step(conn, f"queries ({n['queries']:,})", """
-            INSERT INTO queries_internationalquery (query_ref, reason, priority, status, created_at, updated_at, agreement_id,
-                                                    case_id, partner_id, person_id, requestor_id)
-            SELECT 'Q-' || i, 'asylum_claimant', 'medium', (ARRAY['responded','closed','awaiting_round2','no_match'])[1 + i %% 4],
+            INSERT INTO queries_internationalquery (query_ref, reason, priority, encounter_id, status, created_at, updated_at,
+                                                    agreement_id, case_id, partner_id, person_id, requestor_id)
+            SELECT 'Q-' || i, 'asylum_claimant', 'medium', '', (ARRAY['responded','closed','awaiting_round2','no_match'])[1 + i %% 4],
                    now() - make_interval(secs => (%(n)s - i) * 6), now() - make_interval(secs => (%(n)s - i) * 6), %(a)s,
                    1 + (i - 1) / %(per)s, 'CAN', 1 + (i - 1) / %(per)s, %(lo)s + ((1 + (i - 1) / %(per)s)::bigint * 7919) %% %(k)s
             FROM generate_series(1, %(n)s::int) i""",
@@ -186,14 +191,24 @@ def generate(scale: float) -> dict[str, int]:
 
         # Accounting: person 1 has 10,000 disclosures (the heaviest report); the rest spread over everyone.
         step(conn, f"disclosure records ({n['disclosures']:,})", """
-            INSERT INTO disclosure_disclosurerecord (disclosed_at, nature, data_elements, attachments, purpose, recipient,
-                legal_authority, law_enforcement_request, retain_until, agreement_id, outbox_message_id, package_id, partner_id,
-                person_id)
-            SELECT now() - make_interval(mins => i %% 500000), 'Response to the partner''s request',
+            INSERT INTO disclosure_disclosurerecord (message_type, reference, disclosed_at, nature, data_elements, attachments,
+                purpose, recipient, legal_authority, law_enforcement_request, retain_until, agreement_id, outbox_message_id,
+                package_id, partner_id, person_id)
+            SELECT 'request.reply', 'CAN-R-' || i, now() - make_interval(mins => i %% 500000), 'Response to the partner''s request',
                    '["family_name","given_names","date_of_birth"]', '[]', 'Partner''s request', 'Canada (IRCC) through DHS IDENT',
                    'Bench agreement', i %% 7 = 0, '2090-01-01', %(a)s, i, i, 'CAN',
                    CASE WHEN i <= 10000 THEN 1 ELSE 2 + (i::bigint * 7919) %% (%(people)s - 1) END
             FROM generate_series(1, %(n)s::int) i""", {"n": n["disclosures"], "a": agreement, "people": n["cases"]})
+        # Person 1's other events: 2,000 reads of partner data and 500 protected-status decisions (the timeline mixes them).
+        step(conn, "person 1's reads and decisions", """
+            INSERT INTO audit_accesslogentry (at, action, object_type, object_id, path, method, context, person_id, user_id)
+            SELECT now() - make_interval(mins => i * 7), 'view', 'queries.internationalquery', i::text, '', 'GET',
+                   '{"purpose": "case_adjudication", "reference": "Q-1"}', 1, 1
+            FROM generate_series(1, 2000) i;
+            INSERT INTO disclosure_decision (direction, stage, outcome, reasons, decided_at, justification, person_id, partner_id,
+                                             partner_request_id)
+            SELECT 'reply', 'intake', 'share', '[]', now() - make_interval(mins => i * 11), '', 1, 'CAN', i
+            FROM generate_series(1, 500) i""")
         for seq_table in ("core_person", "core_benefitcase", "partner_requests_partnerrequest", "icts_ictscase"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{seq_table}', 'id'), (SELECT max(id) FROM {seq_table}))")
         step(conn, "ANALYZE", "ANALYZE")

@@ -45,7 +45,7 @@ def access_record(*, user, obj, action: str, person_id: int | None = None, reque
     route = getattr(getattr(request, "resolver_match", None), "url_name", "") or ""
     context = {"purpose": purpose_of_use(user), "reference": reference_of(obj), **({"route": route} if route else {}),
                **(context or {})}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         entry = AccessLogEntry.objects.create(
             user=user,
             action=action,
@@ -57,7 +57,7 @@ def access_record(*, user, obj, action: str, person_id: int | None = None, reque
             remote_addr=(request.META.get("REMOTE_ADDR") if request else None),
             context=context,
         )
-        chain.append(ChainLink.Kind.ACCESS, entry.pk)
+        chain.append(ChainLink.Kind.ACCESS, entry.pk, instance=entry)
     return entry
 
 

@@ -259,10 +259,13 @@ def gather_cpms() -> dict:
         "partner requests per (partner, request_ref)": count(PartnerRequest.objects, "partner_id", "request_ref"),
         "request transitions per (request, to_status)": count(RequestTransition.objects, "partner_request__request_ref",
                                                               "to_status"),
-        "decisions per (request, stage, outcome)": count(Decision.objects, "partner_request__request_ref", "stage", "outcome"),
+        "decisions per (request, stage, outcome)": count(Decision.objects.filter(partner_request__isnull=False),
+                                                         "partner_request__request_ref", "stage", "outcome"),
+        "decisions per (query, stage, outcome)": count(Decision.objects.filter(query__isnull=False), "query__query_ref", "stage",
+                                                       "outcome"),
         "ICTS cases per request": count(IctsCase.objects, "partner_request__request_ref"),
         "ICTS case transitions per (case, to_status)": count(CaseTransition.objects, "case__case_number", "to_status"),
-        "disclosure records per request": count(DisclosureRecord.objects, "package__case__partner_request__request_ref"),
+        "disclosure records per (exchange, reference)": count(DisclosureRecord.objects, "message_type", "reference"),
         "augmentations per augment_ref": count(Augmentation.objects, "augment_ref"),
     }
     return {"outbox": outbox, "inbound": inbound, "queries": queries, "facts": facts}

@@ -113,3 +113,36 @@ def test_a_rewritten_chain_without_the_key_does_not_verify(history):
     forged = hashlib.sha256(f"{link.prev_hash}|access|{entry.pk}|{link.digest}".encode()).hexdigest()
     behind_the_trigger("UPDATE audit_chainlink SET hash = %s WHERE seq = %s", [forged, link.seq])
     assert any("its hash does not match" in p for p in verify().problems)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_and_a_rolled_back_savepoint_keep_the_chain_whole():
+    """Appends are one guarded statement on the head this connection last saw: other connections moving the head, and a
+    savepoint that rolled back this connection's own last link, both send it back to the locked read."""
+    from tests.concurrency import run_at_once
+
+    user = UserFactory(role="privacy_officer")
+    people = [PersonFactory() for _ in range(4)]
+
+    def writer(person):
+        def write():
+            for _ in range(5):
+                with transaction.atomic():
+                    access_record(user=user, obj=person, action=AccessLogEntry.Action.VIEW, person_id=person.pk)
+                    person.given_names += "x"
+                    person.save()
+        return write
+
+    assert all(outcome == "ok" for outcome, _ in run_at_once(*(writer(p) for p in people)))
+    with transaction.atomic():
+        access_record(user=user, obj=people[0], action=AccessLogEntry.Action.VIEW, person_id=people[0].pk)
+        try:
+            with transaction.atomic():
+                access_record(user=user, obj=people[1], action=AccessLogEntry.Action.VIEW, person_id=people[1].pk)
+                raise RuntimeError("the service refuses after its read was recorded")
+        except RuntimeError:
+            pass
+        access_record(user=user, obj=people[2], action=AccessLogEntry.Action.VIEW, person_id=people[2].pk)
+    report = verify()
+    assert report.intact, report.problems
+    assert report.links == ChainLink.objects.count() == LogEntry.objects.count() + AccessLogEntry.objects.count()
