@@ -47,3 +47,23 @@ class DomainErrorMiddleware:
         if not safe or urlsplit(back).path == request.path_info:
             back = "/"
         return redirect(back)
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not set: what the browser may use (Permissions-Policy), and no caching
+    of anything but static files, since nearly every page, API answer and download carries personal data."""
+
+    PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+                          "payment=(), usb=(), interest-cohort=()")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
+        if not request.path_info.startswith("/static/"):
+            add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
+        return response

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_filters",
     "guardian",
     "auditlog",
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "cpms.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,6 +127,35 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Behind the TLS-terminating proxy of the README's production section (HTTPS=1): redirect plain HTTP, trust the
+# proxy's X-Forwarded-Proto (it must overwrite the header clients send), and tell browsers to use HTTPS only.
+HTTPS = env_bool("HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's probe speaks plain HTTP to the backend
+    SECURE_HSTS_SECONDS = int(env_float("HSTS_SECONDS", 31_536_000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy (django-csp): no inline script or style anywhere; files are same-origin; images may be
+# data: URIs (the MFA enrolment QR code). The API's Swagger page loads its start-up script as a file (SpectacularSwaggerSplitView).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -214,7 +246,13 @@ ICTS_UPLOAD_MAX_BYTES = int(env_float("ICTS_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 # --- Audit ---------------------------------------------------------------------------------------------------
 # The key of the audit chain's HMAC. Keep it out of the database (a secret store); changing it makes the
 # existing chain fail verification, so it is rotated only with a documented re-anchoring.
-AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or SECRET_KEY
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY", "")
+if not AUDIT_CHAIN_KEY:
+    if DEBUG or env_bool("CPMS_ALLOW_INSECURE_KEY"):
+        AUDIT_CHAIN_KEY = SECRET_KEY  # development and tests only
+    else:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY is not set: the audit chain needs its own key, kept outside the database "
+                                   "(README: Configuration).")
 
 # --- Celery -------------------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
