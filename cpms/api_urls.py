@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from cpms.core.api import TokenView
+from cpms.accounts.api import TokenView
 from cpms.partner_requests.api import PartnerRequestViewSet
 from cpms.queries.api import CaseViewSet, QueryViewSet
 from icts.api import IctsCaseViewSet, ObimPackageViewSet

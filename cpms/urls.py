@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the page keeps the CSP without inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("cpms.accounts.urls")),
     path("", include("cpms.core.urls")),
     path("", include("cpms.queries.urls")),
     path("", include("cpms.privacy.urls")),

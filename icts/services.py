@@ -361,7 +361,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
     # Privacy Act accounting (5 U.S.C. 552a(c)), in the same transaction as the message itself.
     disclosure.disclosure_record(
         person=req.person, partner=req.partner, agreement=agreement, outbox_message=row, disclosed_at=now,
-        nature="Response to the partner's request for additional information (ICD request.reply)",
+        nature="Response to the partner's request for additional information",
         data_elements=list(package.person),
         attachments=[{"filename": a.filename, "kind": a.kind, "media_type": a.media_type, "sha256": a.sha256} for a in attachments],
         purpose=f"Partner's request {req.request_ref}: {req.get_reason_display()}",

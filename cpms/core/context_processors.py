@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .roles import Role, has_role
 from .selectors import unread_notification_count
 
@@ -8,6 +10,7 @@ def cpms(request):
         return {}
     # has_role caches the user's groups on the user object: one query for the whole page, not one per link.
     return {
+        "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
         "unread_notifications": unread_notification_count(user),
         "is_officer": has_role(user, Role.OFFICER, Role.SUPERVISOR),
         "is_icts": has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER),

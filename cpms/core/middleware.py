@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 SESSION_KEY = "system_use_accepted_at"
-EXEMPT_PREFIXES = ("/ident/", "/api/", "/static/", "/system-use/", "/healthz")
+EXEMPT_PREFIXES = ("/ident/", "/api/", "/static/", "/system-use/", "/healthz", "/accounts/signed-out/")
 
 
 class SystemUseNotificationMiddleware:
@@ -64,6 +64,6 @@ class SecurityHeadersMiddleware:
 
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
-        if not request.path_info.startswith("/static/"):
+        if not request.path_info.startswith("/static/") and "no-store" not in response.get("Cache-Control", ""):
             add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
         return response

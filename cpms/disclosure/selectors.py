@@ -17,6 +17,20 @@ def cis_class_rows(answer: dict | None) -> list[dict]:
     ]
 
 
+ACTION_LABELS = {"share": "Share", "withhold": "Withhold", "refer": "Refer to a privacy officer", "": "—"}
+
+
+def reason_rows(decision) -> list[dict]:
+    """The rule reasons of a decision in words: classes and actions by label. A privacy officer's own decision has
+    its justification beside it, not repeated here."""
+    if decision.stage == "privacy_review":
+        return []
+    labels = dict(ProtectedClass.choices)
+    return [{"class": labels.get(r.get("class"), r.get("class")) or "—", "action": ACTION_LABELS.get(r.get("action", ""), r.get("action")),
+             "citation": r.get("citation") or "—", "why": r.get("why", "")} for r in decision.reasons]
+
+
 def decision_rows(decisions) -> list[tuple]:
-    """Each decision with its CIS class rows, oldest first (the order they were made in)."""
-    return [(d, cis_class_rows(d.cis_answer)) for d in decisions.select_related("ruleset", "decided_by").order_by("decided_at", "id")]
+    """Each decision with its CIS class rows and its reasons, oldest first (the order they were made in)."""
+    return [(d, cis_class_rows(d.cis_answer), reason_rows(d))
+            for d in decisions.select_related("ruleset", "decided_by").order_by("decided_at", "id")]

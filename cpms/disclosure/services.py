@@ -141,8 +141,8 @@ def no_agreement_reason(partner: Partner) -> str:
     recorded = Agreement.objects.filter(partner=partner, status=Agreement.Status.PUBLISHED).order_by("-version").first()
     if recorded is None:
         return f"USCIS has no information-sharing agreement with {partner.name}."
-    return (f"The agreement with {partner.name} ({recorded.label}) is recorded but does not yet allow USCIS queries "
-            "through CPMS.")
+    item = f" (Appendix A item {recorded.appendix_a_ref})" if recorded.appendix_a_ref else ""
+    return f"The agreement with {partner.name}{item} is recorded but does not yet allow USCIS queries through CPMS."
 
 
 def query_partner_options(person) -> list[PartnerOption]:

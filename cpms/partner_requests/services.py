@@ -264,7 +264,7 @@ def augmentation_request(*, actor, req: PartnerRequest, requested_items: list[st
     with transaction.atomic():
         locked = PartnerRequest.objects.select_for_update(of=("self",)).select_related("person", "partner").get(pk=req.pk)
         augmentation = _augment_locked(actor, locked, items, justification, agreement=agreement)
-        disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=locked, actor=actor,
+        disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=locked,
                                    direction=disclosure.Direction.QUERY, **screening)
         return augmentation
 
@@ -290,8 +290,9 @@ def _screen_augmentation(actor, req: PartnerRequest):
             return agreement, screening | {"outcome": Outcome.SHARE}
     if agreement is not None and ev.outcome == Outcome.SHARE:
         return agreement, screening
-    disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=req, actor=actor,
-                               direction=disclosure.Direction.QUERY, **screening)
+    disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=req, direction=disclosure.Direction.QUERY,
+                               justification=f"Augmentation asked by {actor.get_full_name() or actor.get_username()}; refused",
+                               **screening)
     if agreement is None:
         raise RequestError(f"No agreement in force lets USCIS ask {req.partner.name} for information. Nothing was sent.",
                            code="no_agreement")
@@ -316,8 +317,7 @@ def _augment_locked(actor, req: PartnerRequest, items: list[str], justification:
     })
     disclosure.disclosure_record(
         person=req.person, partner=req.partner, agreement=agreement, outbox_message=row,
-        nature="USCIS augmentation request (ICD request.augment): the items requested and why, about the person the "
-               "partner's request matched",
+        nature="USCIS augmentation request: the items requested and why, about the person the partner's request matched",
         data_elements=["requested_items", "justification"],
         purpose=f"Partner's request {req.request_ref}: more on the person "
                 f"({', '.join(REQUESTED_ITEM_LABELS.get(i, i) for i in items)})",

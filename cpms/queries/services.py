@@ -95,7 +95,9 @@ def query_submit(
     if ev.outcome == disclosure.Outcome.WITHHOLD:
         # Kept for the privacy record (who tried to ask whom about whom), though nothing else is written.
         disclosure.decision_record(stage=Decision.Stage.QUERY, evaluation=ev, ruleset=ruleset, answer=answer, person=person,
-                                   partner_id=partner_code, actor=actor)
+                                   partner_id=partner_code,
+                                   justification=f"Asked by {actor.get_full_name() or actor.get_username()} for case "
+                                                 f"{case.receipt_number}; refused, nothing was sent")
         raise QueryNotPermitted(disclosure.officer_reason(ev, partner, agreement) + " Nothing was sent.", field="partner",
                                 code="not_permitted")
     status = {disclosure.Outcome.SHARE: QueryStatus.SUBMITTED, disclosure.Outcome.REFER: QueryStatus.HELD_PRIVACY,
@@ -108,8 +110,7 @@ def query_submit(
                 submission_key=submission_key or None,
                 next_screen_at=timezone.now() if status == QueryStatus.HELD_CIS else None,
             )
-            disclosure.decision_record(stage=Decision.Stage.QUERY, evaluation=ev, ruleset=ruleset, answer=answer, query=query,
-                                       actor=actor)
+            disclosure.decision_record(stage=Decision.Stage.QUERY, evaluation=ev, ruleset=ruleset, answer=answer, query=query)
             if status == QueryStatus.SUBMITTED:
                 _send_round1(query, agreement=agreement)
                 QUERY_WORKFLOW.start(query, actor=actor, reason="query submitted")
@@ -145,7 +146,7 @@ def _send_round1(query: InternationalQuery, *, agreement: Agreement) -> QueryRou
     outbox = outbox_enqueue(message_type="query.submit", partner=query.partner_id, body=body, ref=query.query_ref)
     disclosure.disclosure_record(
         person=query.person, partner=query.partner, agreement=agreement, outbox_message=outbox, disclosed_at=now,
-        nature="USCIS fingerprint query (ICD query.submit): the person's fingerprints through IDENT, by FIN",
+        nature="USCIS fingerprint query: the person's fingerprints, through IDENT, by FIN",
         data_elements=["fin", "fingerprints", "reason"] + (["encounter_id"] if query.encounter_id else []),
         purpose=f"Case {query.case.receipt_number}: {REASON_LABELS.get(query.reason, query.reason)}",
         recipient=f"{query.partner.name} through DHS IDENT", reference=query.query_ref, disclosed_by=query.requestor,
@@ -286,7 +287,7 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
     with transaction.atomic():
         locked = InternationalQuery.objects.select_for_update(of=("self",)).select_related("person", "partner", "case").get(pk=query.pk)
         _check_round3_allowed(locked)
-        disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=locked, actor=actor, **screening)
+        disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=locked, **screening)
         outbox = outbox_enqueue(
             message_type="query.followup",
             partner=locked.partner_id,
@@ -295,7 +296,7 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
         )
         disclosure.disclosure_record(
             person=locked.person, partner=locked.partner, agreement=agreement, outbox_message=outbox,
-            nature="USCIS round-3 follow-up on a match (ICD query.followup): the items requested and why",
+            nature="USCIS round-3 follow-up on a match: the items requested and why",
             data_elements=["requested_items", "justification"],
             purpose=f"Case {locked.case.receipt_number}: more on the person the partner matched "
                     f"({', '.join(REQUESTED_ITEM_LABELS.get(i, i) for i in items)})",
@@ -337,7 +338,8 @@ def _screen_followup(actor, query: InternationalQuery) -> tuple[Agreement, dict]
             return agreement, screening | {"outcome": disclosure.Outcome.SHARE}
     if agreement is not None and ev.outcome == disclosure.Outcome.SHARE:
         return agreement, screening
-    disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=query, actor=actor, **screening)
+    disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=query, **screening,
+                               justification=f"Round 3 asked by {actor.get_full_name() or actor.get_username()}; refused")
     raise QueryNotPermitted(disclosure.officer_reason(ev, query.partner, agreement, held=False) + " Round 3 was not sent.",
                             code="not_permitted")
 

@@ -12,7 +12,9 @@ from cpms.core.models import Gender
 
 from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from .selectors import ComparedElement, query_timeline, side_by_side
-from .workflow import AWAITING_PARTNER, query_can_ask_round3, query_can_close
+from .workflow import AWAITING_PARTNER, HELD, QueryStatus, query_can_ask_round3, query_can_close
+
+NEVER_SENT = HELD | {QueryStatus.WITHHELD}
 
 IDENTITY_LABELS = {
     "family_name": "Family name",
@@ -49,6 +51,11 @@ class QueryView:
     @property
     def awaiting_partner(self) -> bool:
         return self.query.status in AWAITING_PARTNER
+
+    @property
+    def never_sent(self) -> bool:
+        """Held before sending, or withheld: nothing went to the partner, so nothing can have come back."""
+        return self.query.status in NEVER_SENT
 
     @property
     def can_ask_round3(self) -> bool:

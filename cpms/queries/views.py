@@ -77,7 +77,7 @@ def query_new(request, pk):
                     messages.success(request, f"Query sent to {query.partner.name} through IDENT.")
                 else:
                     messages.warning(request, f"Query {query.query_ref} is held: {query.get_status_display().split(': ', 1)[-1]}. "
-                                              "Nothing has been sent to the partner yet; you will be told when it is.")
+                                              "Nothing has been sent to the partner yet; you will be told whether it is sent or withheld.")
                 return redirect("query-detail", pk=query.pk)
     return render(request, "queries/query_new.html", {"case": case, "form": form, "has_partners": partners.exists(),
                                                       "partner_options": options})

@@ -8,4 +8,40 @@
       summary.focus();
     }
   });
+
+  // The idle warning: the server ends a session after SESSION_IDLE_SECONDS without a page, form or click (polls do
+  // not count). A minute before, say so and offer to stay; when the time is up, go to the signed-out page.
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("idle-warning");
+    if (!box) {
+      return;
+    }
+    var idle = parseInt(box.getAttribute("data-idle-seconds"), 10) * 1000;
+    var warnTimer, endTimer;
+    function arm() {
+      clearTimeout(warnTimer);
+      clearTimeout(endTimer);
+      box.hidden = true;
+      warnTimer = setTimeout(function () {
+        box.hidden = false;
+        document.getElementById("idle-stay").focus();
+      }, Math.max(idle - 60000, 0));
+      endTimer = setTimeout(function () {
+        window.location.assign(box.getAttribute("data-signed-out-url"));
+      }, idle + 2000);
+    }
+    box.querySelector("form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var token = box.querySelector("input[name=csrfmiddlewaretoken]").value;
+      fetch(box.getAttribute("data-keepalive-url"), {method: "POST", headers: {"X-CSRFToken": token}, credentials: "same-origin"})
+        .then(function (response) {
+          if (response.ok) {
+            arm();
+          } else {
+            window.location.assign(box.getAttribute("data-signed-out-url"));
+          }
+        });
+    });
+    arm();
+  });
 })();

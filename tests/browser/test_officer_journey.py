@@ -57,7 +57,7 @@ def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms
     page.get_by_label("Reason").select_option(label="Asylum claimant")
     page.get_by_text("High", exact=True).click()
     expect(page.get_by_role("radio", name="High")).to_be_checked()
-    page.get_by_role("button", name="Send query through IDENT").click()
+    page.get_by_role("button", name="Submit the query").click()
 
     expect(page.get_by_text("Query sent to Canada through IDENT.")).to_be_visible()
     query = InternationalQuery.objects.get(case=case)

@@ -124,7 +124,7 @@ def test_screening_hold_and_privacy_officer_console(cpms_stack: Stack, new_page,
     page.get_by_label("Reason").select_option(label="Asylum claimant")
     page.get_by_text("High", exact=True).click()
     screens.shoot(page, "04-officer-new-query-petrenko")
-    page.get_by_role("button", name="Send query through IDENT").click()
+    page.get_by_role("button", name="Submit the query").click()
 
     query = InternationalQuery.objects.get(case__receipt_number=PETRENKO_CASE, partner_id="CAN")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Query {query.query_ref}")

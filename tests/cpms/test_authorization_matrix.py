@@ -106,6 +106,9 @@ OPEN_URLS = {
     "system-use": ("get", 200, 200),
     "login": ("get", 200, 200),
     "logout": ("post", 302, 302),
+    "signed-out": ("get", 200, 200),
+    "keepalive": ("post", 204, 302),
+    "password-change": ("get", 200, 302),
     "api-token": ("post", 400, 400),  # credentials, not a session
     "ident_bridge:messages": ("post", 401, 401),  # IDENT's HMAC signature, not a user
     "home": ("get", 302, 302),

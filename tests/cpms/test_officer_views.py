@@ -136,11 +136,12 @@ def test_login_with_wrong_password_says_what_to_fix(world):
     assert re.search(r'<input[^>]*name="password"[^>]*type="password"', html) and "wrong-guess" not in html
 
 
-def test_logout_is_post_only_and_shows_the_banner_again(world):
+def test_logout_is_post_only_says_so_and_shows_the_banner_again(world):
     client = browser(world["owner"])
     assert client.get(reverse("logout")).status_code == 405
     resp = client.post(reverse("logout"))
-    assert resp.status_code == 302 and resp["Location"] == reverse("system-use")
+    assert resp.status_code == 302 and resp["Location"] == reverse("signed-out")
+    assert "You have signed out" in client.get(resp["Location"]).content.decode()
     assert client.get(reverse("my-cases"))["Location"].startswith("/system-use/")
 
 

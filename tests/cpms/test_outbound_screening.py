@@ -51,7 +51,8 @@ def test_a_feared_country_is_never_queried_and_the_refusal_is_kept_for_the_priva
     assert nothing_sent() and not InternationalQuery.objects.exists()
     decision = Decision.objects.get()
     assert (decision.direction, decision.stage, decision.outcome) == ("query", "query", "withhold")
-    assert decision.person == world["person"] and decision.partner_id == "AUS" and decision.decided_by == world["officer"]
+    assert decision.person == world["person"] and decision.partner_id == "AUS" and decision.decided_by is None  # the rules
+    assert decision.justification.startswith(f"Asked by {world['officer'].get_full_name()}")
     assert "fear persecution in AUS" in decision.reasons[0]["why"]
 
 
@@ -172,7 +173,8 @@ def test_partner_options_say_why_each_partner_cannot_be_used(world):
     options = {o.partner.code: o for o in disclosure.query_partner_options(world["person"])}
     assert not options["AUS"].may_query and "does not allow USCIS to ask Australia" in options["AUS"].why
     assert not options["CAN"].may_query  # asylum applicant, no FCC authorisation in this agreement
-    assert options["GBR"].why.startswith("The agreement with United Kingdom") and "does not yet allow" in options["GBR"].why
+    assert options["GBR"].why == ("The agreement with United Kingdom (Appendix A item 10) is recorded but does not yet allow "
+                                  "USCIS queries through CPMS.")
     assert options["NZL"].why == "USCIS has no information-sharing agreement with New Zealand."
     cis_record(world["person"])
     options = {o.partner.code: o for o in disclosure.query_partner_options(world["person"])}
