@@ -84,10 +84,7 @@ def main() -> None:
         return User.objects.filter(groups__name=role).order_by("id").first()
 
     def client_for(user) -> Client:
-        client = Client()
-        client.post("/system-use/")
-        client.force_login(user)
-        return client
+        return scale_data.signed_in(Client(), user)
 
     def page_of(qs, per_page):
         rows = list(qs[: per_page + 1])

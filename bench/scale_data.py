@@ -237,3 +237,17 @@ if __name__ == "__main__":
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()
     ensure(args.scale, force=args.force)
+
+
+def signed_in(client, user):
+    """A benchmark's client signed in as `user` with the second factor done (a confirmed device in the session)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session["system_use_accepted_at"] = "2026-12-05T00:00:00Z"
+    session.save()
+    return client

@@ -95,3 +95,25 @@ def no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         )
 
     monkeypatch.setattr("ident_bridge.outbox.default_transport", refuse)
+
+
+@pytest.fixture(autouse=True)
+def force_login_completes_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`client.force_login(user)` stands for a finished sign-in, second factor included (as the browser tests do it
+    through the real pages, and tests/cpms/test_second_factor.py tests the pages themselves)."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        original(self, user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or \
+            TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)

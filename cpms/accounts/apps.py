@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and sign-in"
 
     def ready(self):
-        from . import audit, signals  # noqa: F401  (authentication events on record; unlocks audited)
+        from . import audit, schema, signals  # noqa: F401  (events on record; unlocks audited; OpenAPI schemes)

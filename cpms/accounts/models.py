@@ -17,6 +17,12 @@ class AuthEvent(models.Model):
         SESSION_EVICTED = "session_evicted", "Session ended (too many at once)"
         PASSWORD_CHANGED = "password_changed", "Password changed"
         UNLOCKED = "unlocked", "Unlocked by an administrator"
+        MFA_ENROLLED = "mfa_enrolled", "Second factor enrolled"
+        MFA_FAILED = "mfa_failed", "Second-factor code refused"
+        MFA_BACKUP_USED = "mfa_backup_used", "Backup code used"
+        MFA_RESET = "mfa_reset", "Second factor reset by an administrator"
+        TOKEN_ISSUED = "token_issued", "API token issued"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -50,3 +50,13 @@ def session_register(*, request, user) -> list[str]:
 
 def session_end(*, request, user, why: str) -> None:
     auth_event_record(AuthEvent.Kind.SESSION_EXPIRED, request=request, user=user, detail=why)
+
+
+def tokens_revoke(*, request=None, user, why: str) -> int:
+    """Sign-out (and an administrator's reset) revoke the user's API token."""
+    from rest_framework.authtoken.models import Token
+
+    deleted, _ = Token.objects.filter(user=user).delete()
+    if deleted:
+        auth_event_record(AuthEvent.Kind.TOKEN_REVOKED, request=request, user=user, detail=why)
+    return deleted

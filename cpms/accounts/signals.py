@@ -20,6 +20,7 @@ def _logged_in(sender, request, user, **kwargs):
 def _logged_out(sender, request, user, **kwargs):
     if user is not None:
         services.auth_event_record(AuthEvent.Kind.LOGOUT, request=request, user=user)
+        services.tokens_revoke(request=request, user=user, why="signed out")
 
 
 @receiver(user_login_failed, dispatch_uid="accounts-login-failed")

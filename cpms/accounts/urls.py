@@ -9,4 +9,6 @@ urlpatterns = [
     path("accounts/signed-out/", views.signed_out, name="signed-out"),
     path("accounts/keepalive/", views.keepalive, name="keepalive"),
     path("accounts/password/", views.password_change, name="password-change"),
+    path("accounts/second-factor/", views.second_factor, name="mfa"),
+    path("accounts/second-factor/backup-codes/", views.backup_codes, name="mfa-backup-codes"),
 ]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from base64 import b32encode
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .models import AuthEvent
@@ -56,3 +60,53 @@ def locked_out(request, original_response=None, credentials=None):
         return JsonResponse({"type": "about:blank", "title": "Locked out", "status": 429, "detail": detail},
                             status=429, content_type="application/problem+json")
     return render(request, "accounts/locked_out.html", {"detail": detail}, status=429)
+
+
+# --- the second factor ---------------------------------------------------------------------------------------
+
+ENROL_SESSION_KEY = "cpms_backup_codes"
+
+
+def _next(request) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return target if ok else ""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def second_factor(request):
+    """Enrol an authenticator app the first time (QR code, then its first code), or enter a code (or a backup code)."""
+    from . import mfa
+
+    if request.user.is_verified():
+        return redirect(_next(request) or "home")
+    error = ""
+    if not mfa.has_second_factor(request.user):
+        device = mfa.enrolment_device(request.user)
+        if request.method == "POST":
+            codes = mfa.enrol_confirm(request, device, request.POST.get("token", "").strip())
+            if codes is not None:
+                request.session[ENROL_SESSION_KEY] = codes
+                return redirect(reverse("mfa-backup-codes") + ("?" + urlencode({"next": _next(request)}) if _next(request) else ""))
+            error = "That code is not right. Enter the six digits your app shows now (they change every 30 seconds)."
+        return render(request, "accounts/mfa_enrol.html", {
+            "qr": mfa.qr_data_uri(device), "secret": b32encode(device.bin_key).decode().rstrip("="), "error": error,
+            "next": _next(request)}, status=200 if not error else 400)
+    if request.method == "POST":
+        if mfa.verify(request, request.POST.get("token", "")):
+            return redirect(_next(request) or "home")
+        error = "That code is not right. Enter the six digits your app shows now, or one of your backup codes."
+    return render(request, "accounts/mfa_verify.html", {"error": error, "next": _next(request)}, status=200 if not error else 400)
+
+
+@login_required
+@require_GET
+def backup_codes(request):
+    """The backup codes, shown once right after enrolment."""
+    codes = request.session.pop(ENROL_SESSION_KEY, None)
+    if not codes:
+        return redirect("home")
+    return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": _next(request) or reverse("home")})

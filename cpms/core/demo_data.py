@@ -66,3 +66,11 @@ CIS = {
     "FIN1000000008": (False, []),
     "FIN1000000009": (True, [dict(protected_class="U", application_status="denied", appeals_exhausted=True)]),
 }
+
+
+def demo_totp_key(username: str) -> str:
+    """The demo users' authenticator secret (hex, as django-otp stores it): fixed, so that `scripts/demo_code.py` can
+    print the current code without an app. Demo only: real users enrol their own at first sign-in."""
+    import hashlib
+
+    return hashlib.sha1(f"cpms-demo-totp:{username}".encode()).hexdigest()

@@ -217,6 +217,20 @@ def disclosure_record(*, person, partner, agreement: Agreement, outbox_message, 
     )
 
 
+def ruleset_ensure_default() -> RuleSet | None:
+    """A database without any rule set (emptied, or built without the data migrations) gets today's defaults as its
+    first, active version; one that has rule sets is left alone. For seed_demo and test worlds, never over history."""
+    from .defaults import default_rules
+
+    with transaction.atomic():
+        if RuleSet.objects.select_for_update().exists():
+            return None
+        ruleset = RuleSet.objects.create(version=1, is_active=True, published_at=timezone.now(),
+                                         note="Defaults (cpms.disclosure.defaults), both directions")
+        Rule.objects.bulk_create(Rule(ruleset=ruleset, **r) for r in default_rules())
+    return ruleset
+
+
 def ruleset_new_draft(*, actor, source: RuleSet, note: str = "") -> RuleSet:
     with transaction.atomic():
         version = (RuleSet.objects.aggregate(v=Max("version"))["v"] or 0) + 1

@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "guardian",
     "auditlog",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "cpms.core",
     "cpms.accounts",
     "cpms.queries",
@@ -77,10 +80,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "cpms.accounts.middleware.SessionTimeoutMiddleware",
+    "cpms.accounts.mfa.SecondFactorRequiredMiddleware",
     "cpms.core.middleware.SystemUseNotificationMiddleware",
     "cpms.core.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -142,6 +147,14 @@ AXES_VERBOSE = False
 SESSION_IDLE_SECONDS = int(env_float("SESSION_IDLE_SECONDS", 15 * 60))
 SESSION_ABSOLUTE_SECONDS = int(env_float("SESSION_ABSOLUTE_SECONDS", 12 * 3600))
 SESSION_LIMIT_PER_USER = int(env_float("SESSION_LIMIT_PER_USER", 3))
+# The second factor (django-otp): TOTP for everyone, enrolled at the first sign-in. OTP_TOTP_ISSUER names CPMS in the app.
+OTP_TOTP_ISSUER = "CPMS (USCIS)"
+# The seam for PIV or SSO at the proxy: the META key of a header the proxy sets to "verified" after its own check
+# (and strips from clients), e.g. HTTP_X_CPMS_PIV_VERIFIED. Empty (the default): every user enters a code.
+MFA_TRUSTED_PROXY_HEADER = os.environ.get("MFA_TRUSTED_PROXY_HEADER", "")
+# API tokens: issued for a password, a current code and the accepted system-use notification; each issue replaces the
+# last; they expire after this; signing out revokes them.
+API_TOKEN_TTL_HOURS = env_float("API_TOKEN_TTL_HOURS", 8.0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "signed-out"
@@ -201,8 +214,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 26 * 1024 * 1024  # ICD §1: bodies up to 25 MiB a
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first: its WWW-Authenticate header makes a missing or bad credential a 401, not a 403.
+        "cpms.accounts.authentication.ExpiringTokenAuthentication",
+        "cpms.accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "cpms.core.pagination.PageNumberNoCount",

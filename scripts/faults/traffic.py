@@ -498,8 +498,16 @@ class Runner:
 
 
 def login(base_url: str, recorder: Recorder, username: str, password: str, *, deadline: float) -> str:
+    """A token for a demo user: password, the pre-enrolled second factor's current code (cpms.core.demo_data), and the
+    accepted system-use notification."""
+    from django_otp.oath import totp
+
+    from cpms.core.demo_data import demo_totp_key
+
     anonymous = Client(base_url, recorder, username)
-    reply = anonymous.call("POST", "/api/v1/auth/token/", json={"username": username, "password": password},
+    otp = f"{totp(bytes.fromhex(demo_totp_key(username))):06d}"
+    reply = anonymous.call("POST", "/api/v1/auth/token/", json={"username": username, "password": password, "otp": otp,
+                                                                "accept_system_use": True},
                            flow="login", deadline=deadline)
     if reply.status != 200:
         raise FlowFailed(f"login {username}: {reply.status} {reply.body}")

@@ -34,7 +34,12 @@ def create(client, case, **kw):
 
 
 def test_token_endpoint_issues_a_token_that_authenticates(world):
-    resp = APIClient().post("/api/v1/auth/token/", {"username": world["owner"].username, "password": "pw-for-tests-only"})
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=world["owner"], name="app", confirmed=True)
+    resp = APIClient().post("/api/v1/auth/token/", {"username": world["owner"].username, "password": "pw-for-tests-only",
+                                                    "otp": f"{totp(device.bin_key):06d}", "accept_system_use": True}, format="json")
     assert resp.status_code == 200
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token " + resp.json()["token"])
@@ -42,14 +47,16 @@ def test_token_endpoint_issues_a_token_that_authenticates(world):
 
 
 def test_bad_credentials_get_a_problem_document(world):
-    resp = APIClient().post("/api/v1/auth/token/", {"username": world["owner"].username, "password": "wrong"})
+    resp = APIClient().post("/api/v1/auth/token/", {"username": world["owner"].username, "password": "wrong", "otp": "123456",
+                                                    "accept_system_use": True}, format="json")
     assert resp.status_code == 400 and resp["Content-Type"] == "application/problem+json"
-    assert resp.json()["errors"][0]["pointer"] == ""
+    assert resp.json()["errors"][0]["pointer"] == "/password"
 
 
 def test_anonymous_gets_401_problem(world):
     resp = APIClient().get("/api/v1/queries/")
-    assert resp.status_code in (401, 403) and resp["Content-Type"] == "application/problem+json"
+    assert resp.status_code == 401 and resp["Content-Type"] == "application/problem+json"
+    assert resp["WWW-Authenticate"] == "Token"
 
 
 @pytest.mark.parametrize("persona,expected", [("owner", 1), ("colleague", 0), ("analyst", 0)])

@@ -109,13 +109,16 @@ OPEN_URLS = {
     "signed-out": ("get", 200, 200),
     "keepalive": ("post", 204, 302),
     "password-change": ("get", 200, 302),
+    "mfa": ("get", 302, 302),  # a verified session goes on to its page; anonymous to sign-in
+    "mfa-backup-codes": ("get", 302, 302),  # shown once, right after enrolment: otherwise home
+
     "api-token": ("post", 400, 400),  # credentials, not a session
     "ident_bridge:messages": ("post", 401, 401),  # IDENT's HMAC signature, not a user
     "home": ("get", 302, 302),
     "notifications": ("get", 200, 302),
     "notifications-read": ("post", 302, 302),
-    "api-schema": ("get", 200, 403),
-    "api-docs": ("get", 200, 403),
+    "api-schema": ("get", 200, 401),
+    "api-docs": ("get", 200, 401),
 }
 
 

@@ -29,8 +29,20 @@ def officer(db):
 
 
 def sign_in(client: Client, username: str, password: str, *, ip: str = "10.0.0.1"):
+    """The password step; a successful one is followed by the second factor (its own tests: test_second_factor.py)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     client.post(reverse("system-use"))
-    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
+    resp = client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
+    if resp.status_code == 302:
+        device, _ = TOTPDevice.objects.get_or_create(user__username=username, name="app",
+                                                     defaults={"user": UserFactory._meta.model.objects.get(username=username),
+                                                               "confirmed": True})
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return resp
 
 
 def test_ten_wrong_passwords_lock_the_account_even_for_the_right_one(officer):
@@ -49,9 +61,10 @@ def test_ten_wrong_passwords_lock_the_account_even_for_the_right_one(officer):
 
 def test_the_api_token_endpoint_is_locked_too_with_a_problem_document(officer):
     api = Client()
+    body = {"username": "olivia", "password": "nope-nope-nope", "otp": "123456", "accept_system_use": True}
     for _ in range(10):
-        api.post(reverse("api-token"), {"username": "olivia", "password": "nope-nope-nope"}, REMOTE_ADDR="10.0.0.2")
-    resp = api.post(reverse("api-token"), {"username": "olivia", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2")
+        api.post(reverse("api-token"), body, content_type="application/json", REMOTE_ADDR="10.0.0.2")
+    resp = api.post(reverse("api-token"), body | {"password": PASSWORD}, content_type="application/json", REMOTE_ADDR="10.0.0.2")
     assert resp.status_code == 429 and resp["Content-Type"] == "application/problem+json"
     assert "locked" in resp.json()["detail"]
 

@@ -120,9 +120,16 @@ def test_accepting_the_banner_records_it_and_goes_to_a_safe_next_only(db):
 
 
 def test_login_with_password_lands_on_my_cases(world):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=world["owner"], name="app", confirmed=True)
     client = browser()
     resp = client.post(reverse("login"), {"username": world["owner"].username, "password": "pw-for-tests-only"})
     assert resp.status_code == 302 and resp["Location"] == reverse("home")
+    second = client.get(reverse("home"))  # the password alone is not enough
+    assert second.status_code == 302 and second["Location"] == reverse("mfa") + "?next=%2F"
+    assert client.post(second["Location"], {"token": f"{totp(device.bin_key):06d}"})["Location"] == "/"
     landing = client.get(reverse("home"))
     assert landing.status_code == 302 and landing["Location"] == reverse("my-cases")
     assert client.get(reverse("home"))["Location"] == reverse("my-cases")

@@ -5,7 +5,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from cpms.cis.models import CisClassEntry, CisRecord
-from cpms.core.demo_data import CIS, DEMO_PASSWORD, EXTRA_PEOPLE, PEOPLE, USERS
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from cpms.disclosure.services import ruleset_ensure_default
+from cpms.core.demo_data import CIS, DEMO_PASSWORD, EXTRA_PEOPLE, PEOPLE, USERS, demo_totp_key
 from cpms.core.models import BenefitCase, Person
 from cpms.core.reference_data import load_reference_data
 from cpms.core.services import case_set_officers
@@ -17,6 +20,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         load_reference_data()
+        ruleset_ensure_default()  # an emptied database has lost the rule sets its migrations made
         groups = ensure_roles()
         User = get_user_model()
         users = {}
@@ -28,6 +32,9 @@ class Command(BaseCommand):
             user.save()
             user.groups.add(groups[role])
             users[username] = user
+            # Pre-enrolled second factor (README: scripts/demo_code.py prints the current code).
+            TOTPDevice.objects.get_or_create(user=user, name="Demo authenticator",
+                                             defaults={"key": demo_totp_key(username), "confirmed": True})
         for receipt, kind, assignee, fields in PEOPLE:
             fields = dict(fields)
             year, month, day = fields.pop("dob")
