@@ -1,13 +1,16 @@
 """ICTS cases over the API: the work queue, assignment, the package, review; OBIM's transmitted packages."""
 
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from cpms.core.files import file_response
+from cpms.core.openapi import FILE_RESPONSES
 from cpms.core.problems import domain_problem
 from ident_bridge import icd
 
@@ -156,7 +159,7 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return _problem(too_big)
         try:
             services.package_add_attachment(actor=request.user, case=case, filename=upload.name, data=upload.read(),
-                                            kind=data.validated_data["kind"])
+                                            kind=data.validated_data["kind"], declared_type=upload.content_type or "")
         except services.IctsError as exc:
             return _problem(exc)
         return self._done(request)
@@ -182,17 +185,14 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return _problem(exc)
         return self._done(request)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download a document")
+    @extend_schema(responses=FILE_RESPONSES, summary="Download a document")
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<att>\d+)")
     def attachment(self, request, pk=None, att=None):
         return _file(read_package_attachment(request, pk, att))
 
 
-def _file(att: PackageAttachment) -> FileResponse:
-    response = FileResponse(att.file.open("rb"), content_type=att.media_type, as_attachment=True, filename=att.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+def _file(att: PackageAttachment):
+    return file_response(att.file, media_type=att.media_type, filename=att.filename)
 
 
 class ObimPackageSerializer(serializers.ModelSerializer):
@@ -228,7 +228,7 @@ class ObimPackageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def retrieve(self, request, *args, **kwargs):
         return Response(self.get_serializer(read_transmitted_case_for_obim(request, self.kwargs["pk"])).data)
 
-    @extend_schema(responses={(200, "application/json"): bytes}, summary="The package exactly as sent (the ICD message bytes)")
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT}, summary="The package exactly as sent (the ICD message bytes)")
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         case = read_transmitted_case_for_obim(request, pk, action="download")

@@ -22,7 +22,7 @@ from cpms.disclosure.services import Decision, Outcome
 from cpms.partner_requests import services as requests_services
 from cpms.core.files import store_content_addressed
 from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS, label
-from ident_bridge import icd
+from ident_bridge import filecheck, icd
 from ident_bridge.outbox import outbox_enqueue
 from ident_bridge.publish import on_commit_publish
 
@@ -132,8 +132,10 @@ def attachment_too_big(size: int) -> IctsError | None:
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
-def package_add_attachment(*, actor, case: IctsCase, filename: str, data: bytes, kind: str) -> PackageAttachment:
-    """A scanned document: its type is what its magic number says, not what the browser claims."""
+def package_add_attachment(*, actor, case: IctsCase, filename: str, data: bytes, kind: str,
+                           declared_type: str = "") -> PackageAttachment:
+    """A scanned document: its type is what its content is, not what the name or the browser claims; a PDF with
+    active content is refused, an image is re-encoded (ident_bridge.filecheck) and stored as re-encoded."""
     _require_preparer(actor, case)
     package = getattr(case, "package", None)
     if package is None:
@@ -145,9 +147,11 @@ def package_add_attachment(*, actor, case: IctsCase, filename: str, data: bytes,
     too_big = attachment_too_big(len(data))
     if too_big:
         raise too_big
-    media_type = icd.sniff_media_type(data)
-    if media_type is None:
-        raise IctsError("Only JPEG, PNG, TIFF or PDF files can be sent; this file is none of them.", field="file")
+    try:
+        checked = filecheck.inspect(data, filename=filename, declared_type=declared_type, reencode=True)
+    except filecheck.UnsafeFile as exc:
+        raise IctsError(str(exc), field="file") from None
+    media_type, data = checked.media_type, checked.data
     if package.attachments.count() >= icd.MAX_ATTACHMENTS:
         raise IctsError(f"A response carries at most {icd.MAX_ATTACHMENTS} documents.", field="file")
     digest = hashlib.sha256(data).hexdigest()

@@ -4,13 +4,14 @@ or selector, render. Every refusal comes from icts.services and is shown as it i
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cpms.core.files import file_response
 from cpms.core.permissions import page_number
 from cpms.core.roles import Role, has_role
 from cpms.partner_requests.selectors import augmentation_rows, request_can_augment, requested_item_labels, subject_rows
@@ -220,7 +221,7 @@ def icts_upload(request, pk):
         upload = form.cleaned_data["file"]
         try:
             att = services.package_add_attachment(actor=request.user, case=case, filename=upload.name, data=upload.read(),
-                                                  kind=form.cleaned_data["kind"])
+                                                  kind=form.cleaned_data["kind"], declared_type=upload.content_type or "")
         except services.IctsError as exc:
             form.add_icts_error(exc)
         else:
@@ -242,11 +243,10 @@ def icts_attachment_remove(request, pk, att):
     return redirect("icts-package", pk=case.pk)
 
 
-def _file(att, *, as_attachment: bool) -> FileResponse:
-    response = FileResponse(att.file.open("rb"), content_type=att.media_type, as_attachment=as_attachment, filename=att.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+def _file(att, *, as_attachment: bool):
+    # Images were re-encoded at upload (ident_bridge.filecheck): shown inline; PDFs are always downloads.
+    return file_response(att.file, media_type=att.media_type, filename=att.filename,
+                         inline=not as_attachment and att.media_type.startswith("image/"))
 
 
 @login_required

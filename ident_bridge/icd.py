@@ -460,6 +460,13 @@ def decode_attachments(message: dict) -> tuple[list[DecodedAttachment], list[ICD
                 ICDError(pointer + "/media_type", f"says {att['media_type']} but the content is {actual or 'of an unrecognised type'}")
             )
             continue
+        from .filecheck import UnsafeFile, inspect  # the content itself: active PDFs, images that do not decode
+
+        try:
+            inspect(data)
+        except UnsafeFile as exc:
+            errors.append(ICDError(pointer + "/content_base64", str(exc)))
+            continue
         decoded.append(DecodedAttachment(pointer, att["filename"], att["media_type"], att["kind"], att["sha256"], data))
     return decoded, errors
 

@@ -117,3 +117,9 @@ def force_login_completes_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> 
         session.save()
 
     monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
+def audit_anchors_of_this_test(settings, tmp_path) -> None:
+    """Each test anchors its own chain: the database is new (or emptied) for every test, the anchor file must be too."""
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.jsonl")

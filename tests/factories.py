@@ -106,6 +106,17 @@ def png_bytes(color=(120, 140, 160), size=(8, 8)) -> bytes:
     return buf.getvalue()
 
 
+def pdf_bytes() -> bytes:
+    """A real one-page PDF with nothing active in it (ident_bridge.filecheck accepts it)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
 def jpeg_bytes(color=(200, 180, 160), size=(8, 8)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, format="JPEG")

@@ -110,3 +110,35 @@ def backup_codes(request):
     if not codes:
         return redirect("home")
     return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": _next(request) or reverse("home")})
+
+
+@login_required
+@require_GET
+def account(request):
+    """Your account: your API token (revocable), your second factor, your recent sign-ins."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django_otp.plugins.otp_static.models import StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "accounts/account.html", {
+        "token": token, "token_expires": token.created + timedelta(hours=settings.API_TOKEN_TTL_HOURS) if token else None,
+        "device": TOTPDevice.objects.filter(user=request.user, confirmed=True).first(),
+        "backup_left": StaticToken.objects.filter(device__user=request.user).count(),
+        "events": AuthEvent.objects.filter(user=request.user).order_by("-at", "-id")[:10],
+    })
+
+
+@login_required
+@require_POST
+def token_revoke(request):
+    from .services import tokens_revoke
+
+    if tokens_revoke(request=request, user=request.user, why="revoked by its owner"):
+        messages.success(request, "Your API token is revoked: programs using it are refused from now on.")
+    else:
+        messages.info(request, "You have no API token.")
+    return redirect("account")

@@ -156,6 +156,9 @@ def verify(*, batch: int = 5000, max_problems: int = 1000) -> Report:
     head = ChainHead.objects.filter(id=1).first()
     if head and (head.seq != last_seq or head.hash != expected_prev):
         report.problems.append(f"the chain ends at link {last_seq} but its head says {head.seq}: links at the end were removed")
+    from .anchor import check_against_anchors
+
+    report.problems += check_against_anchors()
     for kind, model in ((ChainLink.Kind.LOGENTRY, LogEntry), (ChainLink.Kind.ACCESS, AccessLogEntry)):
         chained = ChainLink.objects.filter(kind=kind).values("entry_id")
         orphans = list(model.objects.exclude(pk__in=chained).values_list("pk", flat=True)[:20])

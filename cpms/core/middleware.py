@@ -67,3 +67,31 @@ class SecurityHeadersMiddleware:
         if not request.path_info.startswith("/static/") and "no-store" not in response.get("Cache-Control", ""):
             add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
         return response
+
+
+class RejectNulMiddleware:
+    """A NUL character in the query string or a form field can reach no database column (PostgreSQL refuses it):
+    refuse the request up front with a clear 400, never a 500 from deep inside a query."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import HttpResponse
+
+        if request.path_info.startswith("/ident/"):
+            return self.get_response(request)  # the IDENT door reads its raw body and has its own rules (ICD §2)
+        bad = next((k for k, values in request.GET.lists() if "\x00" in k or any("\x00" in v for v in values)), None)
+        if bad is None and request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                                  "multipart/form-data"):
+            bad = next((k for k, values in request.POST.lists() if "\x00" in k or any("\x00" in v for v in values)), None)
+        if bad is None:
+            return self.get_response(request)
+        detail = f"The parameter {bad.replace(chr(0), '')!r} contains a NUL character, which CPMS does not accept."
+        if request.path_info.startswith("/api/"):
+            import json
+
+            body = {"type": "urn:cpms:problem:invalid-request", "title": "Invalid request", "status": 400, "detail": detail,
+                    "errors": [{"pointer": f"/{bad.replace(chr(0), '')}", "detail": "contains a NUL character"}]}
+            return HttpResponse(json.dumps(body), status=400, content_type="application/problem+json")
+        return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")

@@ -1,13 +1,15 @@
 """Queries over the REST API: list, create (round 1), detail with every round, ask for round 3."""
 
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cpms.core.files import file_response
+from cpms.core.openapi import FILE_RESPONSES
 from cpms.core.models import BenefitCase, Person
 from cpms.core.permissions import access_case_for_user
 from cpms.core.problems import domain_problem
@@ -137,7 +139,7 @@ class Round3Serializer(serializers.Serializer):
 class ReferralSerializer(serializers.ModelSerializer):
     analyst = serializers.SlugRelatedField(slug_field="username", read_only=True)
     referred_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    revoked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    revoked_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -213,20 +215,16 @@ class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         query = access_query_for_user(request.user, query.pk)
         return Response(QueryDetailSerializer(query, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment exactly as received")
+    @extend_schema(responses=FILE_RESPONSES, summary="Download an attachment exactly as received")
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<att>\d+)", url_name="attachment")
     def attachment(self, request, pk=None, att=None):
         attachment = read_attachment_for_user(request, pk, att)
-        response = FileResponse(attachment.file.open("rb"), content_type=attachment.media_type, as_attachment=True,
-                                filename=attachment.filename)
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return file_response(attachment.file, media_type=attachment.media_type, filename=attachment.filename)
 
     @extend_schema(methods=["get"], responses=ReferralSerializer(many=True), summary="The query's FDNS referrals")
     @extend_schema(methods=["post"], request=ReferralCreateSerializer, responses={201: ReferralSerializer},
                    summary="Refer the query's results to an FDNS analyst, for a limited time")
-    @action(detail=True, methods=["get", "post"], url_path="referrals", url_name="referrals")
+    @action(detail=True, methods=["get", "post"], url_path="referrals", url_name="referrals", pagination_class=None)
     def referrals(self, request, pk=None):
         query = access_query_for_action(request.user, pk)
         if request.method == "GET":

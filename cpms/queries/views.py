@@ -5,12 +5,13 @@ from uuid import uuid4
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from urllib.parse import urlencode
 
+from cpms.core.files import file_response
 from cpms.core.forms import CaseSearchForm
 from cpms.core.permissions import access_case_for_user, page_number
 from cpms.core.roles import Role, has_role
@@ -146,11 +147,9 @@ def query_close_view(request, pk):
 @require_GET
 def query_attachment(request, pk, att):
     attachment = read_attachment_for_user(request, pk, att)
-    response = FileResponse(attachment.file.open("rb"), content_type=attachment.media_type, as_attachment=False,
-                            filename=attachment.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    # A partner's file is as the partner sent it (kept as evidence, not re-encoded): always a download; an <img> on the
+    # query page still shows a photograph.
+    return file_response(attachment.file, media_type=attachment.media_type, filename=attachment.filename)
 
 
 @login_required

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "cpms.core.middleware.SecurityHeadersMiddleware",
+    "cpms.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -224,7 +225,17 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cpms.core.problems.api_exception_handler",
+    # Limits: per signed-in user, per address for anonymous requests, and a tight one on the token endpoint (on top of
+    # django-axes' lockout). A 429 is a problem document with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.AnonRateThrottle",
+                                 "rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("API_RATE_USER", "1200/min"),
+                               "anon": os.environ.get("API_RATE_ANON", "120/min"),
+                               "token": os.environ.get("API_RATE_TOKEN", "20/min")},
 }
+# The throttles' counters live in each process (so a limit applies per gunicorn worker): not in Redis, because an API
+# that answered 500 while Redis restarts would break the promise that Redis is only the fast path (docs/reliability.md).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SPECTACULAR_SETTINGS = {
     "TITLE": "CPMS international information sharing API",
     "DESCRIPTION": "Officer-facing API of the Customer Profile Management System (cases and international queries).",
@@ -235,6 +246,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "cpms.core.openapi.add_problem_responses"],
     "ENUM_NAME_OVERRIDES": {
         "ReasonEnum": "cpms.queries.models.REASON_CHOICES",
         "PriorityEnum": "cpms.queries.models.PRIORITY_CHOICES",
@@ -293,6 +305,11 @@ if not AUDIT_CHAIN_KEY:
         raise ImproperlyConfigured("AUDIT_CHAIN_KEY is not set: the audit chain needs its own key, kept outside the database "
                                    "(README: Configuration).")
 
+# The chain's head is anchored outside the audit tables (cpms.audit.anchor): an append-only file, in production on
+# storage the database's owners cannot rewrite.
+AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl"))
+AUDIT_ANCHOR_SECONDS = env_float("AUDIT_ANCHOR_SECONDS", 300.0)
+
 # --- Celery -------------------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 SWEEP_INTERVAL_SECONDS = env_float("SWEEP_INTERVAL_SECONDS", 10.0)
@@ -325,6 +342,7 @@ CELERY_BEAT_SCHEDULE = {
     "queries-rescreen-held": {"task": "cpms.queries.tasks.rescreen_due", "schedule": SWEEP_INTERVAL_SECONDS},
     "icts-transmit-due": {"task": "icts.tasks.transmit_due", "schedule": SWEEP_INTERVAL_SECONDS},
     "audit-verify-nightly": {"task": "cpms.privacy.tasks.chain_verify", "schedule": 24 * 3600.0},
+    "audit-anchor": {"task": "cpms.audit.tasks.anchor", "schedule": AUDIT_ANCHOR_SECONDS},
 }
 
 LOGGING = {

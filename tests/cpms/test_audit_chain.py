@@ -1,5 +1,7 @@
 """The audit chain: intact after normal work; any changed, removed, inserted or reordered entry is detected."""
 
+import io
+
 import pytest
 from auditlog.models import LogEntry
 from django.core.management import call_command
@@ -146,3 +148,91 @@ def test_concurrent_writers_and_a_rolled_back_savepoint_keep_the_chain_whole():
     report = verify()
     assert report.intact, report.problems
     assert report.links == ChainLink.objects.count() == LogEntry.objects.count() + AccessLogEntry.objects.count()
+
+
+# --- anchors: the truncation the chain alone cannot see ---------------------------------------------------------
+
+
+def test_a_removed_tail_with_the_head_moved_back_is_reported_by_the_anchor(history):
+    """The attack verify() alone misses: delete the last links and entries with the triggers off, and move the head back
+    to the last link left. The anchor written earlier (beat, or the last verification) still names the removed link."""
+    from cpms.audit.anchor import anchor_write
+
+    anchored = anchor_write()
+    keep = anchored.seq - 3
+    kept = ChainLink.objects.get(seq=keep)
+    tail = list(ChainLink.objects.filter(seq__gt=keep).values_list("kind", "entry_id"))
+    for kind, entry_id in tail:
+        table = "auditlog_logentry" if kind == "logentry" else "audit_accesslogentry"
+        behind_the_trigger(f"DELETE FROM {table} WHERE id = %s", [entry_id])
+    behind_the_trigger("DELETE FROM audit_chainlink WHERE seq > %s", [keep])
+    behind_the_trigger("UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1", [keep, kept.hash])
+    problems = verify().problems
+    assert problems == [f"the chain ends at link {keep}, but it reached link {anchored.seq} when anchored at {anchored.at}: "
+                        f"links {keep + 1}..{anchored.seq} were removed"]
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("verify_audit", stdout=out)
+    assert "were removed" in out.getvalue()
+
+
+def test_an_anchor_written_without_the_key_is_reported(history, settings):
+    from cpms.audit.anchor import anchor_write
+
+    anchor_write()
+    with open(settings.AUDIT_ANCHOR_FILE, "a") as f:
+        f.write('{"at":"2026-12-05T00:00:00.000000Z","seq":1,"hash":"' + "0" * 64 + '","mac":"' + "f" * 64 + '"}\n')
+    assert any("does not verify" in p for p in verify().problems)
+
+
+def test_verification_anchors_what_it_verified(history, settings):
+    from cpms.audit.anchor import anchors
+    from cpms.privacy.services import chain_verify
+
+    assert chain_verify(triggered_by="test").intact
+    good, problems = anchors()
+    assert problems == [] and good[-1].seq == ChainHead.objects.get().seq
+
+
+# --- the two database roles -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runtime_role_cannot_change_or_disable_the_audit_tables():
+    """docs/audit.md's grants: the runtime role inserts and reads audit rows, nothing else; the owner runs migrations."""
+    import secrets
+
+    import psycopg
+    from django.core.management import call_command as manage
+
+    role = f"cpms_rt_{secrets.token_hex(3)}"
+    out = io.StringIO()
+    manage("db_roles", runtime=role, stdout=out)  # prints the SQL; the test applies it
+    sql = out.getvalue()
+    params = connection.get_connection_params()
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE ROLE {role} LOGIN")
+        cur.execute(sql)
+    PersonFactory()  # a row in every audit table: logentry, chain link, and below an access entry
+    UserFactory()
+    try:
+        conninfo = {k: v for k, v in params.items() if k in ("host", "port", "dbname")} | {"user": role}
+        with psycopg.connect(**conninfo, autocommit=True) as rt:
+            assert rt.execute("SELECT count(*) FROM auditlog_logentry").fetchone()[0] > 0
+            rt.execute("INSERT INTO audit_accesslogentry (at, user_id, action, object_type, object_id, path, method, context) "
+                       "SELECT now(), id, 'view', 'core.person', '1', '', '', '{}' FROM auth_user LIMIT 1")
+            refused = []
+            for statement in ("UPDATE auditlog_logentry SET object_repr = 'x'", "DELETE FROM auditlog_logentry",
+                              "TRUNCATE audit_chainlink", "UPDATE audit_chainlink SET hash = 'x'",
+                              "DELETE FROM audit_accesslogentry", "ALTER TABLE auditlog_logentry DISABLE TRIGGER ALL",
+                              "DROP TRIGGER auditlog_logentry_append_only ON auditlog_logentry",
+                              "SET session_replication_role = replica"):
+                try:
+                    rt.execute(statement)
+                except psycopg.errors.InsufficientPrivilege:
+                    refused.append(statement)
+            assert len(refused) == 8, refused
+            rt.execute("UPDATE core_person SET given_names = given_names")  # ordinary tables: the application's to change
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")

@@ -109,6 +109,8 @@ OPEN_URLS = {
     "signed-out": ("get", 200, 200),
     "keepalive": ("post", 204, 302),
     "password-change": ("get", 200, 302),
+    "account": ("get", 200, 302),
+    "token-revoke": ("post", 302, 302),
     "mfa": ("get", 302, 302),  # a verified session goes on to its page; anonymous to sign-in
     "mfa-backup-codes": ("get", 302, 302),  # shown once, right after enrolment: otherwise home
 

@@ -160,3 +160,17 @@ def test_a_fourth_sign_in_ends_the_oldest_session(officer):
     assert Session.objects.count() == 2
     assert AuthEvent.objects.filter(user=officer, kind="session_evicted").count() == 1
     assert AccessAttempt.objects.count() == 0  # successes leave no failure record behind
+
+
+def test_the_token_endpoint_is_throttled_with_a_problem_document(db, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"token": "3/min"})
+    api = Client()
+    body = {"username": "nobody", "password": "x", "otp": "1", "accept_system_use": True}
+    answers = [api.post(reverse("api-token"), body, content_type="application/json", REMOTE_ADDR="10.1.1.1") for _ in range(4)]
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]
+    assert answers[-1]["Content-Type"] == "application/problem+json" and int(answers[-1]["Retry-After"]) > 0
+    cache.clear()

@@ -18,13 +18,13 @@ from cpms.queries.ui_selectors import query_view
 from cpms.queries.workflow import QueryStatus
 from ident_bridge import icd
 from ident_bridge.models import OutboxMessage
-from tests.factories import AgreementFactory, CaseFactory, PersonFactory, UserFactory, png_bytes, store_inbound
+from tests.factories import AgreementFactory, CaseFactory, PersonFactory, UserFactory, pdf_bytes, png_bytes, store_inbound
 
 CAVEAT = (
     "This document contains information provided by Canada under an information sharing agreement. "
     "Handle per the agreement; do not disseminate outside DHS without authorization."
 )
-PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF_BYTES = pdf_bytes()
 
 
 @pytest.fixture
@@ -321,7 +321,7 @@ def test_attachment_download_personas(world, responded, persona, status):
     if status == 200:
         assert b"".join(resp.streaming_content) == png_bytes()
         assert resp["Content-Type"] == "image/png"
-        assert resp["Content-Disposition"] == 'inline; filename="photo.png"'
+        assert resp["Content-Disposition"] == 'attachment; filename="photo.png"' and resp["Content-Security-Policy"].startswith("sandbox")
         assert resp["X-Content-Type-Options"] == "nosniff" and resp["Cache-Control"] == "private, no-store"
 
 

@@ -182,3 +182,18 @@ def test_a_wrong_code_slows_the_next_try(officer, settings):
     assert client.post(reverse("mfa"), {"token": code_for(device.bin_key)}).status_code == 400  # throttled for a second
     device.refresh_from_db()
     assert device.throttling_failure_count >= 1
+
+
+def test_the_owner_sees_and_revokes_their_token_on_the_account_page(officer):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=officer)
+    client = Client()
+    client.post(reverse("system-use"))
+    client.force_login(officer)
+    page = client.get(reverse("account")).content.decode()
+    assert "Revoke the token" in page and "stops working" in page
+    client.post(reverse("token-revoke"))
+    assert not Token.objects.filter(pk=token.pk).exists()
+    assert AuthEvent.objects.filter(user=officer, kind="token_revoked", detail="revoked by its owner").exists()
+    assert "You have no API token" in client.get(reverse("account")).content.decode()

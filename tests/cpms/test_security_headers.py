@@ -77,3 +77,14 @@ def test_no_page_has_inline_script_or_style(officer_client):
     for url in (reverse("case-detail", args=[case.pk]), reverse("query-new", args=[case.pk]), reverse("my-cases")):
         html = client.get(url).content.decode()
         assert "<script>" not in html and "<style" not in html and ' style="' not in html and " onclick=" not in html, url
+
+
+def test_a_nul_character_is_a_clear_400_on_pages_and_the_api(officer_client):
+    client, _ = officer_client
+    api = client.get(reverse("api-case-list"), {"search": "a\x00b"})
+    assert api.status_code == 400 and api["Content-Type"] == "application/problem+json"
+    assert api.json()["errors"][0]["pointer"] == "/search"
+    page = client.get(reverse("my-cases"), {"q": "a\x00b"})
+    assert page.status_code == 400 and "NUL character" in page.content.decode()
+    # The IDENT door keeps its own rules: a form-encoded POST there is its business (401 unsigned), not a 500.
+    assert Client().post("/ident/v1/messages", {"x": "y"}).status_code in (400, 401, 411, 415)

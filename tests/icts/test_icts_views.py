@@ -299,7 +299,7 @@ def test_upload_a_text_file_names_the_file_field(world):
     resp = browser(world["users"]["icts_analyst"]).post(reverse("icts-upload", args=[case.pk]),
                                                         {"kind": "passport", "file": _upload("notes.jpg", b"just some text\n")})
     assert resp.status_code == 200
-    assert resp.context["upload_form"].errors["file"] == ["Only JPEG, PNG, TIFF or PDF files can be sent; this file is none of them."]
+    assert resp.context["upload_form"].errors["file"] == ["Only JPEG, PNG, TIFF or PDF files are accepted; this file is none of them."]
     assert 'href="#id_file">File: Only JPEG, PNG, TIFF or PDF' in resp.content.decode()
     assert not case.package.attachments.exists()
     resp = browser(world["users"]["icts_analyst"]).post(reverse("icts-upload", args=[case.pk]), {"kind": "passport"})
@@ -388,7 +388,7 @@ def test_approve_transmits_and_obim_downloads_exactly_what_was_sent(world, djang
     assert json.loads(download.content)["body"]["package"]["person"]["family_name"] == "Haddad"
     att = case.package.attachments.get()
     doc = obim.get(reverse("obim-attachment", args=[case.pk, att.pk]))
-    assert doc.status_code == 200 and b"".join(doc.streaming_content) == jpeg_bytes()
+    assert doc.status_code == 200 and b"".join(doc.streaming_content) == att.file.open("rb").read()  # as stored and sent
 
 
 @pytest.mark.parametrize("persona", ["icts_analyst", "icts_reviewer", "officer", "privacy_officer"])

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.factories import png_bytes
 import requests
 from django.core.management import CommandError, call_command
 
@@ -299,7 +301,7 @@ def test_reply_with_a_package_is_stored_and_shown(sim: Simulator, cpms: FakeCPMS
     sim.send_partner_request(partner="CAN", fin="FIN1000000001", template="CAN-v1", request_ref="CAN-2026-000555")
     sim.send_partner_request(partner="CAN", fin="FIN1000000003", template="CAN-v1", request_ref="CAN-2026-000556")
     cpms.wait_for(2, "request.received")
-    photo = icd.attachment(filename="photo.png", media_type="image/png", kind="photograph", data=b"\x89PNG\r\n\x1a\n" + bytes(32))
+    photo = icd.attachment(filename="photo.png", media_type="image/png", kind="photograph", data=png_bytes())
     package = {
         "reviewer": {"name": "Ian Chen", "organization": "USCIS ICTS"},
         "responded_at": icd.now_rfc3339(),

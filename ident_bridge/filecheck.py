@@ -1,0 +1,155 @@
+"""Files that cannot hurt: what a document's bytes really are, and what active content they carry.
+
+Used on every file that enters CPMS: an analyst's upload (icts) and a partner's attachment at receipt (ICD §7).
+
+- The type is what the content is, not what the name or the browser says; a declared type that disagrees is refused.
+- A PDF is parsed (pypdf) and refused when it carries JavaScript, an open action, additional actions, launch or
+  other actions that run something, embedded files, rich media or XFA forms, or HTML/script markup anywhere in its
+  bytes (a PDF-HTML polyglot), or when it does not parse.
+- An image is decoded (Pillow, with its decompression-bomb guard) and refused when it does not decode; uploads are
+  then re-encoded (`reencode_image`), which also drops metadata and anything appended after the image.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from .icd import sniff_media_type
+
+EXTENSIONS = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/tiff": (".tif", ".tiff"),
+}
+TYPE_NAMES = {"application/pdf": "a PDF", "image/jpeg": "a JPEG image", "image/png": "a PNG image", "image/tiff": "a TIFF image"}
+# Names in a PDF that make a viewer run or fetch something.
+ACTIVE_PDF_NAMES = {"/JavaScript": "JavaScript", "/JS": "JavaScript", "/OpenAction": "an action that runs when it opens",
+                    "/AA": "actions that run on events", "/Launch": "an action that launches a program",
+                    "/EmbeddedFiles": "embedded files", "/EmbeddedFile": "an embedded file", "/RichMedia": "rich media",
+                    "/XFA": "an XFA form", "/SubmitForm": "a form that submits data", "/ImportData": "an action that imports data",
+                    "/GoToR": "a link that opens another file", "/GoToE": "a link into an embedded file", "/URI": "a web link"}
+_MARKUP = re.compile(rb"<\s*(script|html|body|iframe|object|embed|svg)\b", re.IGNORECASE)
+
+
+class UnsafeFile(ValueError):
+    """Why the file was refused, in words for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class Inspected:
+    media_type: str
+    data: bytes  # re-encoded for an upload's images; as received otherwise
+
+
+def inspect(data: bytes, *, filename: str = "", declared_type: str = "", reencode: bool = False) -> Inspected:
+    """The checks of this module; raises UnsafeFile with a reason a person can act on."""
+    if not data:
+        raise UnsafeFile("The file is empty.")
+    media_type = sniff_media_type(data)
+    if media_type is None:
+        raise UnsafeFile("Only JPEG, PNG, TIFF or PDF files are accepted; this file is none of them.")
+    name = filename.lower()
+    if filename and "." in name and not name.endswith(EXTENSIONS[media_type]):
+        raise UnsafeFile(f"The file is named {filename!r} but its content is {TYPE_NAMES[media_type]}. Rename it, or send "
+                         "the document it is meant to be.")
+    declared = (declared_type or "").split(";")[0].strip().lower()
+    if declared and declared not in ("application/octet-stream", media_type, "image/jpg", "image/pjpeg"):
+        raise UnsafeFile(f"The file says it is {declared} but its content is {TYPE_NAMES[media_type]}.")
+    if media_type == "application/pdf":
+        _check_pdf(data)
+        return Inspected(media_type, data)
+    return Inspected(media_type, reencode_image(data, media_type) if reencode else _check_image(data, media_type))
+
+
+def _check_pdf(data: bytes) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if _MARKUP.search(data):
+        raise UnsafeFile("This PDF also contains web-page markup (a script or HTML): it is refused. Print it to a new PDF.")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise UnsafeFile("This PDF is encrypted: CPMS cannot check it. Send an unencrypted copy.")
+        found = set()
+        _walk(reader.trailer, found, set(), depth=0)
+        for page in reader.pages:
+            _walk(page, found, set(), depth=0)
+            for stream in _contents(page):
+                if _MARKUP.search(stream):
+                    found.add("/JavaScript")
+    except UnsafeFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
+        raise UnsafeFile(f"This PDF cannot be read ({type(exc).__name__}): it may be damaged. Print it to a new PDF.") from None
+    if found:
+        what = sorted({ACTIVE_PDF_NAMES[n] for n in found})
+        raise UnsafeFile(f"This PDF carries {', '.join(what)}, which CPMS does not accept. Print it to a new PDF (which "
+                         "drops them) and attach that.")
+
+
+def _contents(page) -> list[bytes]:
+    try:
+        contents = page.get_contents()
+        return [contents.get_data()] if contents is not None else []
+    except Exception:  # noqa: BLE001 - a content stream that does not decode is simply not scanned; the walk still is
+        return []
+
+
+def _walk(obj, found: set, seen: set, *, depth: int) -> None:
+    """Every dictionary and array reachable from `obj`, once each: the names that make a viewer act."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    if depth > 200:
+        raise UnsafeFile("This PDF is nested too deeply to check. Print it to a new PDF.")
+    if isinstance(obj, IndirectObject):
+        key = (obj.idnum, obj.generation)
+        if key in seen:
+            return
+        seen.add(key)
+        obj = obj.get_object()
+    if isinstance(obj, DictionaryObject):
+        for name, value in obj.items():
+            if name in ACTIVE_PDF_NAMES and name != "/URI":
+                found.add(name)
+            if name == "/S" and isinstance(value, NameObject) and value in ACTIVE_PDF_NAMES and value != "/URI":
+                found.add(str(value))
+            if name not in ("/Parent",):
+                _walk(value, found, seen, depth=depth + 1)
+    elif isinstance(obj, ArrayObject):
+        for item in obj:
+            _walk(item, found, seen, depth=depth + 1)
+
+
+def _open_image(data: bytes):
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Image.DecompressionBombError:
+        raise UnsafeFile("This image is too large to open safely. Scan it at a lower resolution.") from None
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for broken or hostile images
+        raise UnsafeFile("This image cannot be decoded: it may be damaged, or not the image it claims to be.") from None
+    return image
+
+
+def _check_image(data: bytes, media_type: str) -> bytes:
+    _open_image(data)
+    return data
+
+
+def reencode_image(data: bytes, media_type: str) -> bytes:
+    """The image drawn again from its pixels: no metadata, nothing after the image, no second file inside."""
+    image = _open_image(data)
+    out = io.BytesIO()
+    if media_type == "image/jpeg":
+        image.convert("RGB" if image.mode not in ("L", "RGB", "CMYK") else image.mode).save(out, "JPEG", quality=92)
+    elif media_type == "image/png":
+        image.save(out, "PNG", optimize=False)
+    else:
+        image.save(out, "TIFF", compression="tiff_lzw")
+    return out.getvalue()

