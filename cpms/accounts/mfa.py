@@ -45,7 +45,8 @@ class SecondFactorRequiredMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated and not user.is_verified() and not trusted_by_proxy(request)
+        request.second_factor_by_proxy = trusted_by_proxy(request)  # read by the page chrome (cpms.core.context_processors)
+        if (user is not None and user.is_authenticated and not user.is_verified() and not request.second_factor_by_proxy
                 and not request.path_info.startswith(EXEMPT_PREFIXES) and not request.path_info.startswith("/admin/logout")):
             return redirect(reverse("mfa") + "?" + urlencode({"next": request.get_full_path()}))
         return self.get_response(request)

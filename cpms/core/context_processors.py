@@ -8,8 +8,11 @@ def cpms(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    if not (getattr(request, "second_factor_by_proxy", False) or getattr(user, "is_verified", lambda: True)()):
+        return {"fully_signed_in": False}  # the second factor is still to come: no links, no counts, just sign out
     # has_role caches the user's groups on the user object: one query for the whole page, not one per link.
     return {
+        "fully_signed_in": True,
         "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
         "unread_notifications": unread_notification_count(user),
         "is_officer": has_role(user, Role.OFFICER, Role.SUPERVISOR),

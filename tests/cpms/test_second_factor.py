@@ -197,3 +197,10 @@ def test_the_owner_sees_and_revokes_their_token_on_the_account_page(officer):
     assert not Token.objects.filter(pk=token.pk).exists()
     assert AuthEvent.objects.filter(user=officer, kind="token_revoked", detail="revoked by its owner").exists()
     assert "You have no API token" in client.get(reverse("account")).content.decode()
+
+
+def test_no_navigation_before_the_second_factor(officer):
+    client = Client()
+    password_only(client)
+    page = client.get(reverse("mfa")).content.decode()
+    assert '<ul class="usa-nav__primary usa-accordion" hidden>' in page and "Log out" in page
