@@ -76,7 +76,7 @@ def build_world(capture, monkeypatch) -> World:
     referral = query_services.referral_create(actor=w.users["officer"], query=query, analyst=w.users["fdns_analyst"],
                                               reason="Identity documents disagree", days=30)
     w.objects |= {"case": case, "query": query, "attachment": query.responses.get().attachments.first(), "referral": referral,
-                  "person": person}
+                  "person": person, "notification": w.users["officer"].notifications.order_by("id").first()}
 
     # An ICTS case the analyst is preparing (with a document), and one transmitted to the partner.
     subject = PersonFactory(fin="FIN1000000001", a_number="A399999901")

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
 ]

@@ -3,7 +3,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -59,15 +59,29 @@ def home(request):
 @require_GET
 def notifications(request):
     page = Paginator(notifications_for(request.user), NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
-    unread_ids = [n.pk for n in page.object_list if n.read_at is None]
-    return render(request, "core/notifications.html", {"page": page, "unread_ids": unread_ids})
+    return render(request, "core/notifications.html", {"page": page, "unread": any(n.read_at is None for n in page.object_list)})
+
+
+@login_required
+@require_GET
+def notification_open(request, pk):
+    """A notification is read when it is opened: marked, then on to what it is about."""
+    note = notifications_for(request.user).filter(pk=pk).first()
+    if note is None:
+        raise Http404("No such notification.")
+    notifications_mark_read(actor=request.user, ids=[note.pk])
+    if note.query_id:
+        return redirect("query-detail", pk=note.query_id)
+    if note.url and url_has_allowed_host_and_scheme(note.url, allowed_hosts={request.get_host()}):
+        return redirect(note.url)
+    return redirect("notifications")
 
 
 @login_required
 @require_POST
 def notifications_read(request):
-    """Marks the notifications the page showed as read (htmx posts this once the page has loaded)."""
-    ids = [int(v) for v in request.POST.getlist("ids")[:NOTIFICATIONS_PER_PAGE] if v.isdigit()]
+    """"Mark all as read" (or the ids posted, at most a page of them)."""
+    ids = [int(v) for v in request.POST.getlist("ids")[:NOTIFICATIONS_PER_PAGE] if v.isdigit()] or None
     notifications_mark_read(actor=request.user, ids=ids)
     if request.headers.get("HX-Request"):
         return HttpResponse(status=204)

@@ -32,4 +32,6 @@ def render_query_pdf(view: QueryView, *, printed_by) -> bytes:
     from weasyprint.urls import URLFetcher
 
     html = render_query_html(view, printed_by=printed_by)
-    return HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+    # Tagged (PDF/UA-1) for Section 508: a screen reader reads headings, tables and the order of the text.
+    return HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(
+        pdf_variant="pdf/ua-1")

@@ -131,16 +131,27 @@ def query_round3(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def query_close_view(request, pk):
+    """Closing is final: the page asks for confirmation and the reason, which the query's history keeps."""
     query = access_query_for_action(request.user, pk)
-    try:
-        query_close(actor=request.user, query=query)
-    except QueryError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Query {query.query_ref} is closed.")
-    return redirect("query-detail", pk=query.pk)
+    error = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            error = "Say why you close the query: the reason is kept in its history."
+        elif len(reason) > 250:
+            error = "Shorten the reason to 250 characters or fewer."
+        else:
+            try:
+                query_close(actor=request.user, query=query, reason=f"closed by the officer: {reason}")
+            except QueryError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Query {query.query_ref} is closed.")
+            return redirect("query-detail", pk=query.pk)
+    return render(request, "queries/query_close.html", {"query": query, "error": error,
+                                                        "reason": request.POST.get("reason", "")}, status=400 if error else 200)
 
 
 @login_required

@@ -38,6 +38,7 @@ OBJECT_URLS = {
     "query-close": ("post", ["query"], OFFICERS),
     "query-refer": ("get", ["query"], OFFICERS),
     "referral-revoke": ("post", ["referral"], OFFICERS),
+    "notification-open": ("get", ["notification"], {"officer"}),  # one's own notifications only
     "icts-case": ("get", ["icts"], ICTS),
     "icts-assign": ("post", ["icts"], ICTS),
     "icts-package": ("get", ["icts"], ICTS),
@@ -282,6 +283,7 @@ RECORDS_READS = {
 }
 NO_PARTNER_DATA = {
     "case-detail": "the USCIS case and person, and the queries' status",
+    "notification-open": "a redirect to what the notification is about (which records its read)",
     "query-new": "a form",
     "query-round3": "a form about our own query",
     "query-refer": "a form about our own query",

@@ -146,7 +146,7 @@ def test_fdns_analyst_reads_but_cannot_act_and_every_read_is_logged(world):
     assert client.get(reverse("query-print", args=[query.pk])).status_code == 200
     for name in ("query-round3", "query-refer"):
         assert client.get(reverse(name, args=[query.pk])).status_code == 404
-    assert client.post(reverse("query-close", args=[query.pk])).status_code == 404
+    assert client.post(reverse("query-close", args=[query.pk]), {"reason": "x"}).status_code == 404
     logged = list(AccessLogEntry.objects.filter(user=world["fdns"]).order_by("id").values_list("action", flat=True))
     assert logged == [AccessLogEntry.Action.VIEW, AccessLogEntry.Action.DOWNLOAD, AccessLogEntry.Action.PRINT]
 

@@ -384,16 +384,22 @@ def test_round3_as_a_colleague_gets_404_and_sends_nothing(world, responded):
     assert resp.status_code == 404 and not OutboxMessage.objects.filter(type="query.followup").exists()
 
 
-def test_close_query_is_post_only_and_a_second_close_says_why(world, responded):
+def test_close_query_asks_for_confirmation_and_a_reason_and_a_second_close_says_why(world, responded):
     client = browser(world["owner"])
     url = reverse("query-close", args=[responded.pk])
-    assert client.get(url).status_code == 405
-    assert browser(world["colleague"]).post(url).status_code == 404
-    resp = client.post(url, follow=True)
+    confirm = client.get(url).content.decode()
+    assert "Close query" in confirm and "cannot be reopened" in confirm and 'name="reason"' in confirm
+    assert browser(world["colleague"]).post(url, {"reason": "x"}).status_code == 404
+    refused = client.post(url, {"reason": "  "})
+    assert refused.status_code == 400 and "Say why you close the query" in refused.content.decode()
+    responded.refresh_from_db()
+    assert responded.status != QueryStatus.CLOSED  # nothing happened without a reason
+    resp = client.post(url, {"reason": "Identity confirmed by the interview"}, follow=True)
     assert f"Query {responded.query_ref} is closed." in resp.content.decode()
     responded.refresh_from_db()
     assert responded.status == QueryStatus.CLOSED
-    again = client.post(url, follow=True).content.decode()
+    assert QueryTransition.objects.get(query=responded, to_status=QueryStatus.CLOSED).reason.endswith("Identity confirmed by the interview")
+    again = client.post(url, {"reason": "again"}, follow=True).content.decode()
     assert f"Query {responded.query_ref} is already closed." in again
     assert QueryTransition.objects.filter(query=responded, to_status=QueryStatus.CLOSED).count() == 1
 
@@ -413,13 +419,21 @@ def test_print_returns_a_pdf_with_the_handling_caveat(world, responded):
     if PdfReader:
         import io
 
-        text = " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(resp.content)).pages)
+        reader = PdfReader(io.BytesIO(resp.content))
+        text = " ".join((page.extract_text() or "") for page in reader.pages)
         assert "FOREIGN GOVERNMENT INFORMATION" in text
+        a_number, receipt = responded.person.a_number, responded.case.receipt_number
+        for page in reader.pages:  # the marking and the identifiers on every page, continuation pages too
+            page_text = page.extract_text() or ""
+            assert "CUI" in page_text and a_number in page_text and receipt in page_text
+        catalog = reader.trailer["/Root"]
+        assert catalog["/MarkInfo"]["/Marked"] and "/StructTreeRoot" in catalog  # tagged (PDF/UA-1)
 
 
 def test_print_html_carries_the_caveat_rounds_and_embedded_photo(world, responded):
     html = render_query_html(query_view(responded), printed_by=world["owner"])
-    assert CAVEAT in html and "FOREIGN GOVERNMENT INFORMATION" in html and "FOR OFFICIAL USE ONLY" in html
+    assert CAVEAT in html and "FOREIGN GOVERNMENT INFORMATION" in html and '<span class="marking">CUI</span>' in html
+    assert "FOR OFFICIAL USE ONLY" not in html and "CUI categories" in html
     assert world["case"].receipt_number in html and responded.query_ref in html
     assert "1985-04-21" in html and 'class="differs"' in html
     assert "data:image/png;base64," in html
@@ -429,14 +443,18 @@ def test_print_html_carries_the_caveat_rounds_and_embedded_photo(world, responde
 # --- notifications -------------------------------------------------------------------------------------------
 
 
-def test_notifications_list_and_mark_read_with_htmx(world, responded):
+def test_a_notification_is_read_when_opened_not_when_listed(world, responded):
     client = browser(world["owner"])
     html = client.get(reverse("notifications")).content.decode()
-    notes = list(Notification.objects.filter(user=world["owner"]))
+    notes = list(Notification.objects.filter(user=world["owner"]).order_by("created_at", "id"))
     assert len(notes) == 2 and all(n.message in html for n in notes)
-    assert 'hx-trigger="load"' in html and 'class="usa-tag cpms-badge">2<' in html
-    resp = client.post(reverse("notifications-read"), {"ids": [n.pk for n in notes]}, HTTP_HX_REQUEST="true")
-    assert resp.status_code == 204
+    assert 'class="usa-tag cpms-badge">2<' in html and " UTC</time>" in html
+    assert Notification.objects.filter(user=world["owner"], read_at__isnull=True).count() == 2  # listing is not reading
+    opened = client.get(reverse("notification-open", args=[notes[0].pk]))
+    assert opened.status_code == 302 and opened["Location"] == reverse("query-detail", args=[responded.pk])
+    assert Notification.objects.filter(user=world["owner"], read_at__isnull=True).count() == 1
+    assert browser(world["colleague"]).get(reverse("notification-open", args=[notes[1].pk])).status_code == 404
+    client.post(reverse("notifications-read"))  # mark all as read
     assert not Notification.objects.filter(user=world["owner"], read_at__isnull=True).exists()
     assert "cpms-badge" not in client.get(reverse("notifications")).content.decode()
 
@@ -456,3 +474,4 @@ def test_case_list_pages_keep_the_search(world):
     assert html.count("Zeller") == 25 and 'href="?q=zeller&amp;page=2"' in html
     second = client.get(reverse("my-cases"), {"q": "zeller", "page": 2}).content.decode()
     assert "Page 2" in second and 'href="?q=zeller&amp;page=1"' in second
+
