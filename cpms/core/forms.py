@@ -16,3 +16,12 @@ class CaseSearchForm(forms.Form):
         help_text="Receipt number, A-Number or family name.",
         error_messages={"max_length": "Shorten the search to 100 characters or fewer: a receipt number, A-Number or family name."},
     )
+
+
+def justification_field(help_text: str = "Why you decided this. It is kept with the decision for the privacy record; the "
+                                         "partner never sees it.") -> forms.CharField:
+    """The justification of a privacy officer's decision (required by the service, which says so)."""
+    return forms.CharField(
+        label="Justification", widget=forms.Textarea, required=False, max_length=4000, help_text=help_text,
+        error_messages={"max_length": "Shorten the justification to 4,000 characters or fewer."},
+    )

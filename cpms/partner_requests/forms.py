@@ -3,7 +3,7 @@ privacy console) and an augmentation request. They only parse; referral_resolve 
 
 from django import forms
 
-from cpms.core.forms import DomainErrorFormMixin
+from cpms.core.forms import DomainErrorFormMixin, justification_field
 from cpms.core.labels import REQUESTED_ITEM_LABELS
 from cpms.disclosure.services import Outcome
 from ident_bridge import icd
@@ -16,11 +16,7 @@ class ReferralResolveForm(DomainErrorFormMixin, forms.Form):
                  (Outcome.WITHHOLD, "Withhold: answer the partner “no match”")],
         error_messages={"required": "Choose share or withhold.", "invalid_choice": "Choose share or withhold."},
     )
-    justification = forms.CharField(
-        label="Justification", widget=forms.Textarea, required=False, max_length=4000,
-        help_text="Why you decided this. It is kept with the decision for the privacy record; the partner never sees it.",
-        error_messages={"max_length": "Shorten the justification to 4,000 characters or fewer."},
-    )
+    justification = justification_field()
 
 
 class AugmentForm(DomainErrorFormMixin, forms.Form):

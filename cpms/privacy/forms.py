@@ -3,7 +3,7 @@ it is shown on the request's page, which every role with access reads."""
 
 from django import forms
 
-from cpms.core.forms import DomainErrorFormMixin
+from cpms.core.forms import DomainErrorFormMixin, justification_field
 from cpms.core.models import Partner
 from cpms.disclosure.services import Outcome
 
@@ -30,11 +30,7 @@ class HeldQueryForm(DomainErrorFormMixin, forms.Form):
                  (Outcome.WITHHOLD, "Withhold: the query is never sent; the officer is told")],
         error_messages={"required": "Choose send or withhold.", "invalid_choice": "Choose send or withhold."},
     )
-    justification = forms.CharField(
-        label="Justification", widget=forms.Textarea, required=False, max_length=4000,
-        help_text="Why you decided this. It is kept with the decision for the privacy record; the partner never sees it.",
-        error_messages={"max_length": "Shorten the justification to 4,000 characters or fewer."},
-    )
+    justification = justification_field()
 
 
 class TimelineFilterForm(forms.Form):

@@ -187,3 +187,19 @@ def test_every_outbound_type_that_carries_a_person_is_accounted_for():
 
     carries_no_person = set()  # none today: every CPMS → IDENT message names or answers about a person
     assert set(icd.CPMS_TO_IDENT) - carries_no_person == set(DisclosureRecord.Kind.values)
+
+
+def test_the_held_query_page_shows_a_floor_refusal_and_records_nothing(world, client):
+    from django.urls import reverse
+
+    cis_record(world["person"], ProtectedClass.U)
+    query = submit(world, "AUS")
+    cis_record(world["person"], ProtectedClass.U,
+               {"protected_class": ProtectedClass.ASYLUM, "application_status": "pending", "feared_countries": ["AUS"]})
+    client.post(reverse("system-use"))
+    client.force_login(world["privacy"])
+    resp = client.post(reverse("privacy-held-query-resolve", args=[query.pk]), {"outcome": "share", "justification": "ok"})
+    html = resp.content.decode()
+    assert "The decision was not recorded" in html and "leave the query held" in html
+    query.refresh_from_db()
+    assert query.status == QueryStatus.HELD_PRIVACY and nothing_sent()
