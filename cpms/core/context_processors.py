@@ -9,7 +9,8 @@ def cpms(request):
     if user is None or not user.is_authenticated:
         return {}
     if not (getattr(request, "second_factor_by_proxy", False) or getattr(user, "is_verified", lambda: True)()):
-        return {"fully_signed_in": False}  # the second factor is still to come: no links, no counts, just sign out
+        # The second factor is still to come: no links, no counts, just sign out (and the idle warning's clock).
+        return {"fully_signed_in": False, "session_idle_seconds": settings.SESSION_IDLE_SECONDS}
     # has_role caches the user's groups on the user object: one query for the whole page, not one per link.
     return {
         "fully_signed_in": True,

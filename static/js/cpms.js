@@ -17,6 +17,9 @@
       return;
     }
     var idle = parseInt(box.getAttribute("data-idle-seconds"), 10) * 1000;
+    if (!(idle > 0)) {
+      return;  // no clock given: never sign anyone out from here (the server still ends idle sessions)
+    }
     var warnTimer, endTimer;
     function arm() {
       clearTimeout(warnTimer);

@@ -7,6 +7,7 @@ what was sent. Nothing is stubbed between the pages and the simulator (tests/int
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import json
 import re
@@ -150,8 +151,10 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
     assert set(body["package"]["person"]) == set(INCLUDED.values()), dump(body["package"]["person"])
     [attachment] = body["package"]["attachments"]
     assert attachment["kind"] == "photograph" and attachment["media_type"] == "image/png"
-    assert base64.b64decode(attachment["content_base64"]) == photo.read_bytes()
-    assert attachment["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
+    sent_image = base64.b64decode(attachment["content_base64"])
+    # Re-encoded at upload (ident_bridge.filecheck): the same pixels, not the same bytes; the hash is of what was sent.
+    assert Image.open(io.BytesIO(sent_image)).convert("RGB").tobytes() == Image.open(photo).convert("RGB").tobytes()
+    assert attachment["sha256"] == hashlib.sha256(sent_image).hexdigest()
     # ... and it is what the partner (the simulator) received.
     received = [m for m in cpms_stack.sim.received() if m["type"] == "request.reply"]
     assert [m["body"] for m in received] == [body], dump(received)

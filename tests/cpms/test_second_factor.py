@@ -204,3 +204,9 @@ def test_no_navigation_before_the_second_factor(officer):
     password_only(client)
     page = client.get(reverse("mfa")).content.decode()
     assert '<ul class="usa-nav__primary usa-accordion" hidden>' in page and "Log out" in page
+
+
+def test_the_idle_warning_has_its_clock_before_the_second_factor_too(officer):
+    client = Client()
+    password_only(client)
+    assert 'data-idle-seconds="900"' in client.get(reverse("mfa")).content.decode()
