@@ -89,3 +89,14 @@ assert set(PRIORITY_LABELS) == set(icd.PRIORITIES)
 def label(table: dict[str, str], code: str) -> str:
     """The label of a code, or the code made readable when a newer ICD adds one the table lacks."""
     return table.get(code) or code.replace("_", " ").capitalize()
+
+
+def country_label(code: str) -> str:
+    """A country by name with its ISO 3166-1 alpha-3 code, as people read it: "Syria (SYR)" (pycountry's data)."""
+    import pycountry
+
+    if not code:
+        return ""
+    country = pycountry.countries.get(alpha_3=code.upper())
+    name = getattr(country, "common_name", None) or getattr(country, "name", None) if country else None
+    return f"{name} ({code.upper()})" if name else code

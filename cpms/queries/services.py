@@ -499,7 +499,9 @@ def _clear_overdue(query: InternationalQuery) -> None:
 
 
 def _notify(query: InternationalQuery, kind: str, message: str) -> None:
+    """The case's officers are told, with the case and the person the message is about."""
     user_ids = set(query.case.assigned_officers.values_list("pk", flat=True)) | {query.requestor_id}
+    message = f"Case {query.case.receipt_number} ({query.person}): {message}"
     Notification.objects.bulk_create(Notification(user_id=uid, kind=kind, message=message[:300], query=query) for uid in sorted(user_ids))
 
 

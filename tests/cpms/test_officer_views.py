@@ -475,3 +475,11 @@ def test_case_list_pages_keep_the_search(world):
     second = client.get(reverse("my-cases"), {"q": "zeller", "page": 2}).content.decode()
     assert "Page 2" in second and 'href="?q=zeller&amp;page=1"' in second
 
+
+
+def test_countries_by_name_and_notifications_name_the_case_and_person(world, responded):
+    client = browser(world["owner"])
+    page = client.get(reverse("case-detail", args=[world["case"].pk])).content.decode()
+    assert "Syria (SYR)" in page
+    note = Notification.objects.filter(user=world["owner"]).first()
+    assert note.message.startswith(f"Case {world['case'].receipt_number} ({world['case'].person}): ")

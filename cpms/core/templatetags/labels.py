@@ -31,3 +31,13 @@ def read_object_label(object_type: str) -> str:
 @register.filter
 def purpose_label(code: str) -> str:
     return labels.label(labels.PURPOSE_LABELS, code or "") if code else "Not recorded"
+
+
+@register.filter
+def country(code: str) -> str:
+    return labels.country_label(code)
+
+
+@register.filter
+def countries(codes) -> str:
+    return ", ".join(labels.country_label(c) for c in codes or [])
