@@ -37,12 +37,6 @@ class RoundLimitReached(QueryError):
     pass
 
 
-def partners_open_for_queries(on=None):
-    """Partners with an agreement in force that allows USCIS queries: the only ones a query may go to."""
-    agreements = Agreement.objects.active(on).filter(allows_uscis_queries=True)
-    return Partner.objects.filter(code__in=agreements.values("partner_id")).order_by("name")
-
-
 def _new_query_ref() -> str:
     return f"USCIS-Q-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
 

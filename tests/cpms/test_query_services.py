@@ -61,7 +61,9 @@ def test_submit_writes_query_round_and_schema_valid_outbox_then_enqueues_after_c
 
 
 def test_offered_partners_are_those_whose_active_agreement_allows_queries(case):
-    assert [p.code for p in services.partners_open_for_queries()] == ["AUS", "CAN"]
+    from cpms.disclosure.services import query_partner_options
+
+    assert [o.partner.code for o in query_partner_options(case.person) if o.may_query] == ["AUS", "CAN"]
 
 
 def test_partner_without_agreement_is_refused_and_nothing_is_written(submit):
