@@ -18,12 +18,13 @@ ifneq ($(wildcard package.json),)
 NODE_TARGET := $(NODE_STAMP)
 endif
 
-.PHONY: help install install-dev node-assets system-packages demo test lint bench faults clean distclean
+.PHONY: help install install-dev node-assets system-packages browser-packages demo test lint bench faults clean distclean
 
 help:
 	@echo "make demo     run CPMS, its worker and the IDENT simulator on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test     lint, then every test: unit, integration (real worker/Redis/PostgreSQL/simulator), browser"
-	@echo "make install  virtualenv, Python and npm dependencies, Chromium and Pango (only what is missing)"
+	@echo "make install  virtualenv, Python and npm dependencies, Pango and the PDFs' fonts (only what is missing)"
+	@echo "make install-dev  also the test tools and Chromium (make test and make lint run what they need)"
 	@echo "make lint     ruff check . and the import contracts (lint-imports, pyproject.toml)"
 	@echo "make bench    the benchmarks in bench/"
 	@echo "make faults   the fault suite: 1,000 messages through a stack of its own under faults (FAULTS_MESSAGES=100 for fewer)"
@@ -53,12 +54,17 @@ node-assets: $(NODE_TARGET)
 	@if [ -f scripts/vendor_static.sh ] && [ -f package.json ] && [ ! -d static/vendor ]; then \
 		bash scripts/vendor_static.sh; fi
 
+# What CPMS needs to run (Pango and the fonts of the PDFs); Chromium only for the browser tests, so `make demo` never
+# downloads a browser.
 system-packages:
 	@bash scripts/ensure_system_packages.sh
 
+browser-packages:
+	@bash scripts/ensure_system_packages.sh --with-browser
+
 install: $(RUNTIME_STAMP) node-assets system-packages
 
-install-dev: install $(DEV_STAMP)
+install-dev: install $(DEV_STAMP) browser-packages
 
 # --- running ------------------------------------------------------------------------------------------------
 
@@ -79,7 +85,7 @@ test: install-dev
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure." >&2; exit 1; fi; \
 	exit $$rc
 
-lint: install-dev
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 

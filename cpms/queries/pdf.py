@@ -11,6 +11,8 @@ import base64
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from cpms.core.pdf import html_to_pdf
+
 from .ui_selectors import QueryView
 
 
@@ -27,11 +29,4 @@ def render_query_html(view: QueryView, *, printed_by) -> str:
 
 
 def render_query_pdf(view: QueryView, *, printed_by) -> bytes:
-    # Imported here: WeasyPrint parses its stylesheets on import, a cost only the print pays.
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    html = render_query_html(view, printed_by=printed_by)
-    # Tagged (PDF/UA-1) for Section 508: a screen reader reads headings, tables and the order of the text.
-    return HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(
-        pdf_variant="pdf/ua-1")
+    return html_to_pdf(render_query_html(view, printed_by=printed_by))
