@@ -64,6 +64,7 @@ def main() -> None:
 
     from django.contrib.auth import get_user_model
     from django.db import connection
+    from django.db.models import Q
     from django.test import Client
     from guardian.shortcuts import get_objects_for_user
 
@@ -72,7 +73,6 @@ def main() -> None:
     from cpms.core.permissions import GrantPage
     from icts import selectors as icts_selectors
     from icts.models import IctsCase
-    from icts.workflow import ACTIVE
 
     with connection.cursor() as cur:  # the unfiltered baseline's best index (not needed by CPMS itself)
         cur.execute("CREATE INDEX IF NOT EXISTS bench_case_order_idx ON core_benefitcase (is_open DESC, created_at DESC, id DESC)")
@@ -91,27 +91,32 @@ def main() -> None:
         return GrantPage(rows[:per_page], number=1, has_next=len(rows) > per_page)
 
     # The alternatives, each as a drop-in for the selector the view calls.
-    def cases_unfiltered(user, *, search="", number=1, per_page=50):
-        return page_of(core_selectors._with_counts(BenefitCase.objects.all()).order_by("-is_open", "-created_at", "-id"), per_page)
+    def cases_unfiltered(user, *, search="", show="", number=1, per_page=50):
+        qs = BenefitCase.objects.filter(core_selectors._case_where(search, show) or Q())
+        return page_of(core_selectors._with_counts(qs).prefetch_related("assigned_officers")
+                       .order_by("-is_open", "-created_at", "-id"), per_page)
 
-    def cases_exists(user, *, search="", number=1, per_page=50):
-        return page_of(core_selectors.my_cases(user), per_page)
+    def cases_exists(user, *, search="", show="", number=1, per_page=50):
+        return page_of(core_selectors.my_cases(user, search=search).filter(core_selectors._case_where(show=show) or Q())
+                       .prefetch_related("assigned_officers"), per_page)
 
-    def cases_guardian(user, *, search="", number=1, per_page=50):
+    def cases_guardian(user, *, search="", show="", number=1, per_page=50):
         qs = get_objects_for_user(user, "core.view_benefitcase", BenefitCase, accept_global_perms=False, with_superuser=False)
-        return page_of(core_selectors._with_counts(qs).order_by("-is_open", "-created_at", "-id"), per_page)
+        qs = qs.filter(core_selectors._case_where(search, show) or Q())
+        return page_of(core_selectors._with_counts(qs).prefetch_related("assigned_officers")
+                       .order_by("-is_open", "-created_at", "-id"), per_page)
 
-    def queue_unfiltered(user, *, number=1, per_page=50, **filters):
-        qs = IctsCase.objects.filter(status__in=ACTIVE).select_related("partner_request__partner", "assigned_analyst")
-        return page_of(qs.order_by("priority_rank", "due_at", "id"), per_page)
+    def queue_unfiltered(user, *, number=1, per_page=50, sort="priority", **filters):
+        qs = IctsCase.objects.filter(icts_selectors._queue_filter(user, **filters)).select_related(*icts_selectors._QUEUE_RELATED)
+        return page_of(qs.order_by(*icts_selectors.SORTS[sort]), per_page)
 
-    def queue_exists(user, *, number=1, per_page=50, **filters):
-        return page_of(icts_selectors.work_queue(user, **filters), per_page)
+    def queue_exists(user, *, number=1, per_page=50, sort="priority", **filters):
+        return page_of(icts_selectors.work_queue(user, sort=sort, **filters), per_page)
 
-    def queue_guardian(user, *, number=1, per_page=50, **filters):
+    def queue_guardian(user, *, number=1, per_page=50, sort="priority", **filters):
         qs = get_objects_for_user(user, "icts.view_ictscase", IctsCase, accept_global_perms=False, with_superuser=False)
-        qs = qs.filter(icts_selectors._queue_filter(user, **filters)).select_related("partner_request__partner", "assigned_analyst")
-        return page_of(qs.order_by("priority_rank", "due_at", "id"), per_page)
+        qs = qs.filter(icts_selectors._queue_filter(user, **filters)).select_related(*icts_selectors._QUEUE_RELATED)
+        return page_of(qs.order_by(*icts_selectors.SORTS[sort]), per_page)
 
     @contextmanager
     def using(target: str, replacement):
@@ -121,22 +126,30 @@ def main() -> None:
         with mock.patch(target, replacement):
             yield
 
+    cases = ("cpms.queries.views.my_cases_page", cases_unfiltered, cases_exists, cases_guardian)
+    queue = ("icts.views.work_queue_page", queue_unfiltered, queue_exists, queue_guardian)
     pages = [
-        ("my cases", "/cases/", "cpms.queries.views.my_cases_page", "officer",
-         cases_unfiltered, cases_exists, cases_guardian),
-        ("my cases", "/cases/", "cpms.queries.views.my_cases_page", "supervisor",
-         cases_unfiltered, cases_exists, cases_guardian),
-        ("ICTS queue", "/icts/", "icts.views.work_queue_page", "icts_analyst",
-         queue_unfiltered, queue_exists, queue_guardian),
-        ("ICTS queue", "/icts/", "icts.views.work_queue_page", "icts_reviewer",
-         queue_unfiltered, queue_exists, queue_guardian),
+        ("my cases", "/cases/", "officer", *cases),
+        ("my cases", "/cases/?show=waiting", "officer", *cases),
+        ("team cases", "/cases/", "supervisor", *cases),
+        ("team cases", "/cases/?show=waiting", "supervisor", *cases),
+        ("team cases", "/cases/?show=overdue", "supervisor", *cases),
+        ("ICTS queue", "/icts/?status=", "icts_analyst", *queue),
+        ("ICTS queue", "/icts/?status=&mine=on", "icts_analyst", *queue),
+        ("ICTS queue", "/icts/?status=&sort=due", "icts_analyst", *queue),
+        ("ICTS queue", "/icts/?status=in_review", "icts_reviewer", *queue),
+        ("ICTS queue", "/icts/?status=", "icts_reviewer", *queue),
+        ("ICTS queue", "/icts/?status=&sort=-received", "icts_reviewer", *queue),
+        ("ICTS queue", "/icts/?status=&due_soon=on", "icts_reviewer", *queue),
     ]
-    print(f"\nWork queues, first page of 50, {args.requests} requests each, server time in ms (p50 / p95):")
-    header = f"{'page':<11} {'as':<14} {'visible':>8} {'CPMS (grants)':>15} {'unfiltered':>13} {'ratio':>6} " \
+    print(f"\nWork queues, first page of 25, {args.requests} requests each, server time in ms (p50 / p95); "
+          "ratio = against the unfiltered page (no permission filter, same filters and order); target <= 1.3x:")
+    header = f"{'page':<11} {'url':<32} {'as':<14} {'visible':>8} {'CPMS (grants)':>15} {'unfiltered':>13} {'ratio':>6} " \
              f"{'filter':>13} {'ratio':>7} {'guardian':>13} {'ratio':>7}"
     print(header)
     print("-" * len(header))
-    for title, url, target, role, unfiltered, exists, guardian in pages:
+    p50s = {}
+    for title, url, role, target, unfiltered, exists, guardian in pages:
         user = first_of(role)
         client = client_for(user)
         if "cases" in url:
@@ -148,12 +161,22 @@ def main() -> None:
             with using(target, replacement):
                 results[label] = timed(client, url, args.requests)
         base = results["unfiltered"][0]
+        p50s[(url, role)] = results["cpms"][0]
         cells = []
         for label in ("cpms", "unfiltered", "exists", "guardian"):
             p50, p95, _ = results[label]
             cells.append(f"{p50:6.1f} / {p95:6.1f}")
-        print(f"{title:<11} {role:<14} {visible:>8,} {cells[0]:>15} {cells[1]:>13} {results['cpms'][0] / base:5.1f}x "
-              f"{cells[2]:>13} {results['exists'][0] / base:6.1f}x {cells[3]:>13} {results['guardian'][0] / base:6.1f}x", flush=True)
+        print(f"{title:<11} {url:<32} {role:<14} {visible:>8,} {cells[0]:>15} {cells[1]:>13} {results['cpms'][0] / base:5.2f}x "
+              f"{cells[2]:>13} {results['exists'][0] / base:6.2f}x {cells[3]:>13} {results['guardian'][0] / base:6.2f}x", flush=True)
+    reviewer, analyst = p50s[("/icts/?status=", "icts_reviewer")], p50s[("/icts/?status=", "icts_analyst")]
+    print(f"\nReviewer's queue against the analyst's (all active cases), same run: {reviewer:.1f} / {analyst:.1f} ms "
+          f"= {reviewer / analyst:.2f}x (target <= 1.5x)")
+
+    print(f"\nHome pages (every count capped at 1,000), {args.requests} requests each, server time in ms (p50 / p95):")
+    for role in ("officer", "supervisor", "icts_analyst", "icts_reviewer", "obim_analyst", "fdns_analyst", "privacy_officer",
+                 "admin"):
+        p50, p95, _ = timed(client_for(first_of(role)), "/", args.requests)
+        print(f"  /  as {role:<16} {p50:7.1f} / {p95:7.1f}", flush=True)
 
     print(f"\nOther lists, first page, {args.requests} requests each, server time in ms (p50 / p95):")
     for role, url in (("obim_analyst", "/obim/"), ("officer", "/api/v1/cases/"), ("supervisor", "/api/v1/cases/"),

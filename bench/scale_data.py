@@ -146,9 +146,10 @@ def generate(scale: float) -> dict[str, int]:
 
         per_case = max(n["queries"] // n["cases"], 1)
         step(conn, f"queries ({n['queries']:,})", """
-            INSERT INTO queries_internationalquery (query_ref, reason, priority, encounter_id, status, created_at, updated_at,
-                                                    agreement_id, case_id, partner_id, person_id, requestor_id)
+            INSERT INTO queries_internationalquery (query_ref, reason, priority, encounter_id, status, overdue_since, created_at,
+                                                    updated_at, agreement_id, case_id, partner_id, person_id, requestor_id)
             SELECT 'Q-' || i, 'asylum_claimant', 'medium', '', (ARRAY['responded','closed','awaiting_round2','no_match'])[1 + i %% 4],
+                   CASE WHEN i %% 100 = 2 THEN now() END,  -- one in a hundred overdue (awaiting round 2)
                    now() - make_interval(secs => (%(n)s - i) * 6), now() - make_interval(secs => (%(n)s - i) * 6), %(a)s,
                    1 + (i - 1) / %(per)s, 'CAN', 1 + (i - 1) / %(per)s, %(lo)s + ((1 + (i - 1) / %(per)s)::bigint * 7919) %% %(k)s
             FROM generate_series(1, %(n)s::int) i""",
@@ -164,13 +165,14 @@ def generate(scale: float) -> dict[str, int]:
                    (ARRAY['high','medium','low'])[1 + i %% 3], 'FIN' || lpad(i::text, 10, '0'), 'E', '[]', 'in_icts', 1,
                    now() - make_interval(mins => (%(n)s - i)), now(), i, 'CAN', 1 + i %% %(people)s
             FROM generate_series(1, %(n)s::int) i""", {"n": n["requests"], "people": n["cases"]})
-        # 80% assigned (spread over the analysts), 20% open in the pool; 30% of the assigned ones transmitted.
+        # 80% assigned (spread over the analysts), 20% open in the pool; of all, 20% transmitted and 10% in review.
         step(conn, "ICTS cases", """
-            INSERT INTO icts_ictscase (id, case_number, priority, priority_rank, due_at, status, blocked_reason, created_at,
-                                       updated_at, assigned_analyst_id, partner_request_id)
+            INSERT INTO icts_ictscase (id, case_number, priority, priority_rank, due_at, received_at, status, blocked_reason,
+                                       created_at, updated_at, assigned_analyst_id, partner_request_id)
             SELECT i, 'ICTS-' || i, (ARRAY['high','medium','low'])[1 + i %% 3], i %% 3,
-                   now() + make_interval(mins => (i * 37) %% 20000 - 5000),
-                   CASE WHEN i %% 5 = 0 THEN 'open' WHEN i %% 10 < 3 THEN 'transmitted' ELSE 'preparing' END, '', now(), now(),
+                   now() + make_interval(mins => (i * 37) %% 20000 - 5000), now() - make_interval(mins => (%(n)s - i)),
+                   CASE WHEN i %% 5 = 0 THEN 'open' WHEN i %% 10 < 3 THEN 'transmitted' WHEN i %% 10 = 3 THEN 'in_review'
+                        ELSE 'preparing' END, '', now(), now(),
                    CASE WHEN i %% 5 = 0 THEN NULL ELSE %(lo)s + (i::bigint * 104729) %% %(k)s END, i
             FROM generate_series(1, %(n)s::int) i""", {"n": n["requests"], "lo": an_lo, "k": analysts})
         view_icts = perm_id(conn, "icts", "view_ictscase")

@@ -93,7 +93,7 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _filters(self) -> dict:
         p = self.request.query_params
         return {"status": p.get("status", ""), "priority": p.get("priority", ""), "partner": p.get("partner", ""),
-                "mine": p.get("mine") == "1", "overdue": p.get("overdue") == "1"}
+                "mine": p.get("mine") == "1", "overdue": p.get("overdue") == "1", "due_soon": p.get("due_soon") == "1"}
 
     def get_queryset(self):
         return work_queue(self.request.user, **self._filters())
@@ -107,7 +107,8 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_serializer_class(self):
         return CaseDetailSerializer if self.action == "retrieve" else CaseListSerializer
 
-    @extend_schema(parameters=[OpenApiParameter(n, str, required=False) for n in ("status", "priority", "partner", "mine", "overdue")])
+    @extend_schema(parameters=[OpenApiParameter(n, str, required=False) for n in ("status", "priority", "partner", "mine", "overdue",
+                                                                             "due_soon")])
     def list(self, request, *args, **kwargs):
         # The work queue's page from the grants in their order (as the page does); no COUNT(*).
         filters = self._filters()

@@ -6,6 +6,7 @@ class IctsConfig(AppConfig):
     verbose_name = "ICTS (International Case Tracking System)"
 
     def ready(self):
+        from . import home  # noqa: F401  (its sections of the home page)
         from auditlog.registry import auditlog
 
         from .models import (IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission, PackageAttachment,

@@ -11,11 +11,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from cpms.core.models import Gender, Partner, normalise_a_number, nfc
-from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS  # noqa: F401  (re-exported for the views)
+from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS, country_label  # noqa: F401  (re-exported for the views)
 from ident_bridge import icd
 
 from .models import Review
 from .services import IctsError, attachment_too_big
+from .selectors import SORTS
 from .workflow import CaseStatus
 
 ELEMENT_HINTS = {
@@ -44,8 +45,11 @@ class IctsErrorFormMixin:
         named = [f for f in exc.fields if f in self.fields]
         if named:
             self.add_error(None, exc.message)
+            each = ("The agreement does not authorise this element: untick “include” to leave it out of the response."
+                    if exc.code == "exceeds_agreement" else
+                    "Check this element: the ICD does not accept it in this form (see the message above).")
             for name in named:
-                self.add_error(name, "Check this element: the ICD does not accept it in this form (see the message above).")
+                self.add_error(name, each)
         else:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)
 
@@ -54,6 +58,8 @@ class IctsErrorFormMixin:
 
 
 class QueueFilterForm(forms.Form):
+    """The queue's filters and order, all in the URL (a filtered queue is a link to keep or share)."""
+
     status = forms.ChoiceField(label="Status", required=False,
                                choices=[("", "Active cases")] + list(CaseStatus.choices))
     priority = forms.ChoiceField(label="Priority", required=False,
@@ -61,16 +67,47 @@ class QueueFilterForm(forms.Form):
     partner = forms.ChoiceField(label="Partner", required=False)
     mine = forms.BooleanField(label="Assigned to me", required=False)
     overdue = forms.BooleanField(label="Overdue only", required=False)
+    due_soon = forms.BooleanField(label="Due within 7 days", required=False)
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["partner"].choices = [("", "Any partner")] + [(p.code, p.name) for p in Partner.objects.order_by("name")]
 
     def filters(self) -> dict:
-        """The selector's keyword arguments; an unknown value (an edited URL) means no filter."""
+        """The selector's keyword arguments (without the order); an unknown value (an edited URL) means no filter."""
         if not self.is_valid():
-            return {"status": "", "priority": "", "partner": "", "mine": False, "overdue": False}
-        return dict(self.cleaned_data)
+            return {"status": "", "priority": "", "partner": "", "mine": False, "overdue": False, "due_soon": False}
+        return {k: v for k, v in self.cleaned_data.items() if k != "sort"}
+
+    def order(self) -> str:
+        return (self.cleaned_data.get("sort") if self.is_valid() else "") or "priority"
+
+
+class BulkAssignForm(forms.Form):
+    """A reviewer gives the cases ticked on a page of the queue to one analyst (`cases`: the ticked ids)."""
+
+    MAX_CASES = 100
+    analyst = forms.TypedChoiceField(coerce=int, required=True, label="Assign the ticked cases to", error_messages={
+        "required": "Choose the analyst to assign the ticked cases to.",
+        "invalid_choice": "Choose an analyst from the list: only active ICTS analysts can be assigned.",
+    })
+
+    def __init__(self, *args, analysts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["analyst"].choices = [("", "Choose an analyst")] + [
+            (a.pk, a.get_full_name() or a.get_username()) for a in analysts]
+
+    def clean(self):
+        data = super().clean()
+        raw = self.data.getlist("cases") if hasattr(self.data, "getlist") else []
+        ids = sorted({int(v) for v in raw if str(v).isdigit()})
+        if not ids:
+            raise ValidationError("Tick the cases to assign, then choose the analyst.")
+        if len(ids) > self.MAX_CASES:
+            raise ValidationError(f"Assign at most {self.MAX_CASES} cases at a time.")
+        data["cases"] = ids
+        return data
 
 
 class AssignForm(forms.Form):
@@ -93,6 +130,13 @@ class ElementRow:
     as_of: forms.BoundField | None
     authorised: bool
 
+    def reads_as(self) -> str:
+        """Countries as people read them ("Syria (SYR), Canada (CAN)") beside the codes the ICD carries."""
+        if self.name not in ("country_of_birth", "countries_of_citizenship"):
+            return ""
+        codes = [c.strip().upper() for c in str(self.value.value() or "").split(",") if c.strip()]
+        return ", ".join(country_label(c) for c in codes)
+
 
 class PackageForm(IctsErrorFormMixin, forms.Form):
     """The response on the uniform template (ICD §6). `person` holds the parsed elements once the form is valid."""
@@ -105,11 +149,14 @@ class PackageForm(IctsErrorFormMixin, forms.Form):
     reviewer_phone = forms.CharField(label="Phone (optional)", max_length=40, required=False,
                                      error_messages={"max_length": "Shorten the phone number to 40 characters or fewer."})
 
-    def __init__(self, *args, authorised=(), **kwargs):
+    def __init__(self, *args, authorised=(), carried=(), **kwargs):
+        """Only what the agreement authorises is offered, and what the saved response already carries (so that it
+        can be taken out): an element the agreement does not authorise cannot be added here."""
         super().__init__(*args, **kwargs)
         self.authorised = set(authorised)
+        self.offered = [name for name in icd.PERSON_ELEMENTS if name in self.authorised or name in set(carried)]
         self.person: dict = {}
-        for name in icd.PERSON_ELEMENTS:
+        for name in self.offered:
             label = ELEMENT_LABELS[name]
             self.fields[f"include_{name}"] = forms.BooleanField(label=f"Include {label.lower()}", required=False)
             if name == "gender":
@@ -122,20 +169,25 @@ class PackageForm(IctsErrorFormMixin, forms.Form):
                                         error_messages={"max_length": f"Shorten the {label.lower()} to 200 characters or fewer."})
             field.help_text = ELEMENT_HINTS.get(name, "")
             self.fields[name] = field
-        self.fields["immigration_status_as_of"] = forms.CharField(label="Status as of (optional)", required=False, max_length=10,
-                                                                  help_text="YYYY-MM-DD")
+        if "immigration_status" in self.offered:
+            self.fields["immigration_status_as_of"] = forms.CharField(label="Status as of (optional)", required=False,
+                                                                      max_length=10, help_text="YYYY-MM-DD")
+
+    def not_offered(self) -> list[str]:
+        """The data elements left out because the agreement does not authorise them, by label."""
+        return [ELEMENT_LABELS[name] for name in icd.PERSON_ELEMENTS if name not in self.offered]
 
     def element_rows(self) -> list[ElementRow]:
         return [
             ElementRow(name, ELEMENT_LABELS[name], self[f"include_{name}"], self[name],
                        self["immigration_status_as_of"] if name == "immigration_status" else None, name in self.authorised)
-            for name in icd.PERSON_ELEMENTS
+            for name in self.offered
         ]
 
     def clean(self):
         data = super().clean()
         person = {}
-        for name in icd.PERSON_ELEMENTS:
+        for name in self.offered:
             if not data.get(f"include_{name}") or name in self.errors:
                 continue
             try:
@@ -312,9 +364,10 @@ def _format(name: str, value) -> dict:
     return {name: value}
 
 
-def package_initial(*, case, package, authorised, user) -> dict:
+def package_initial(*, case, package, authorised, user, cis_status: dict | None = None) -> dict:
     """What the form shows first: the saved package, or the USCIS record (and the partner's ID for the person).
-    From the record, the elements that have a value and that the agreement authorises start ticked."""
+    From the record, the elements that have a value and that the agreement authorises start ticked. `cis_status` is
+    the immigration status CIS gave ({"status", "as_of"}), passed when the partner asked for it."""
     if package is not None:
         initial = {"reviewer_name": package.reviewer_name, "reviewer_organization": package.reviewer_organization,
                    "reviewer_email": package.reviewer_email, "reviewer_phone": package.reviewer_phone}
@@ -331,6 +384,8 @@ def package_initial(*, case, package, authorised, user) -> dict:
         "a_number": person.a_number or "", "fin": person.fin or "",
         "partner_person_id": req.subject.get("partner_person_id", ""),
     } if person else {}
+    if cis_status and cis_status.get("status"):
+        record["immigration_status"] = cis_status
     initial = {"reviewer_name": user.get_full_name(), "reviewer_organization": "USCIS", "reviewer_email": user.email}
     for name, value in record.items():
         if value:
@@ -342,11 +397,18 @@ def package_initial(*, case, package, authorised, user) -> dict:
 class UploadForm(IctsErrorFormMixin, forms.Form):
     kind = forms.ChoiceField(label="Kind of document", choices=[("", "- Select -")] + list(KIND_LABELS.items()),
                              error_messages={"required": "Choose what kind of document this is.",
-                                             "invalid_choice": "Choose a kind of document from the list."})
+                                             "invalid_choice": "Choose a kind of document from the list: only the kinds the "
+                                                               "agreement authorises are offered."})
     file = forms.FileField(label="File", help_text="A scan as JPEG, PNG, TIFF or PDF, up to 10 MB.",
                            error_messages={"required": "Choose a file to upload.",
                                            "empty": "The file is empty: choose the scanned document again.",
                                            "invalid": "Choose a file to upload."})
+
+    def __init__(self, *args, kinds=None, **kwargs):
+        """`kinds`: the attachment kinds the agreement authorises; only those are offered."""
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            self.fields["kind"].choices = [("", "- Select -")] + [(k, v) for k, v in KIND_LABELS.items() if k in set(kinds)]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -365,3 +427,9 @@ class ReviewForm(IctsErrorFormMixin, forms.Form):
     comments = forms.CharField(label="Comments", widget=forms.Textarea, required=False, max_length=4000,
                                help_text="Needed when you return the response: say what the analyst should change.",
                                error_messages={"max_length": "Shorten the comments to 4,000 characters or fewer."})
+
+
+def package_data(initial: dict) -> dict:
+    """The saved response as a browser would post it, so that a refusal at submission can be shown on a bound form
+    with the refused elements marked."""
+    return {k: ("on" if v is True else v) for k, v in initial.items() if v not in (None, False)}

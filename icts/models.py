@@ -22,6 +22,8 @@ class IctsCase(models.Model):
     priority = models.CharField(max_length=6)
     priority_rank = models.PositiveSmallIntegerField(help_text="0 high, 1 medium, 2 low: sorts the work queue in SQL")
     due_at = models.DateTimeField()
+    # The partner request's arrival, copied when the case opens (it never changes): the queue sorts by it in SQL.
+    received_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
     assigned_analyst = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="icts_cases")
@@ -35,6 +37,8 @@ class IctsCase(models.Model):
             models.Index(fields=["priority_rank", "due_at", "id"], name="icts_queue_idx"),
             models.Index(fields=["assigned_analyst", "priority_rank", "due_at"], name="icts_mine_idx"),
             models.Index(fields=["status", "priority_rank", "due_at"]),
+            models.Index(fields=["due_at", "id"], name="icts_due_idx"),
+            models.Index(fields=["received_at", "id"], name="icts_received_idx"),
         ]
         # view_ictscase: work on the case (its analyst, the reviewers, the analysts' pool while unassigned);
         # view_transmitted_package: OBIM analysts, granted at transmission.

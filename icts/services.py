@@ -38,6 +38,17 @@ class IctsError(DomainError):
     pass
 
 
+def _about(case: IctsCase) -> str:
+    """What every notification about a case names first: the case, the partner's request and the person."""
+    req = case.partner_request
+    person = str(req.person) if req.person_id else f"FIN {req.fin}"
+    return f"ICTS case {case.case_number} ({req.partner.name} request {req.request_ref}, {person})"
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 # --- opening and assignment --------------------------------------------------------------------------------
 
 
@@ -50,11 +61,12 @@ def case_open(*, partner_request) -> IctsCase:
         priority=partner_request.priority,
         priority_rank=PRIORITY_RANK[partner_request.priority],
         due_at=partner_request.received_at + timedelta(days=days),
+        received_at=partner_request.received_at,
     )
     CASE_WORKFLOW.start(case, reason=f"opened for {partner_request.partner_id} request {partner_request.request_ref}")
     case_grants_open(case)
-    notify_role(Role.ICTS_ANALYST, f"New {partner_request.priority}-priority ICTS case {case.case_number} "
-                                  f"({partner_request.partner_id}).", url=f"/icts/cases/{case.pk}/")
+    notify_role(Role.ICTS_ANALYST, f"{_about(case)}: a new {partner_request.priority}-priority request to answer, due "
+                                  f"{case.due_at:%d %b %Y %H:%M} UTC.", url=f"/icts/cases/{case.pk}/")
     return case
 
 
@@ -85,11 +97,36 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
             transition(locked, CaseStatus.PREPARING, actor=actor, reason=f"assigned to {analyst.get_username()}")
         if analyst != actor:
             Notification.objects.create(user=analyst, kind=Notification.Kind.ACTION, url=f"/icts/cases/{locked.pk}/",
-                                        message=f"ICTS case {locked.case_number} was assigned to you.")
+                                        message=f"{_about(locked)}: assigned to you by {_name(actor)}."[:300])
         if previous and previous != analyst:
             Notification.objects.create(user=previous, kind=Notification.Kind.ACTION, url=f"/icts/cases/{locked.pk}/",
-                                        message=f"ICTS case {locked.case_number} was reassigned to {analyst.get_username()}.")
+                                        message=f"{_about(locked)}: reassigned to {_name(analyst)} by {_name(actor)}."[:300])
     return locked
+
+
+def cases_assign(*, actor, case_ids: list[int], analyst) -> list[IctsCase]:
+    """A reviewer gives several cases to one analyst: all of them or none (the first refusal rolls back the rest
+    and names its case). A case already with that analyst is left as it is. The cases are locked in id order, so
+    two reviewers assigning overlapping pages cannot deadlock."""
+    from .permissions import cases_visible_to
+
+    if not has_role(actor, Role.ICTS_REVIEWER):
+        raise IctsError("Only a reviewer can assign cases to someone else.", code="forbidden")
+    cases = list(cases_visible_to(actor).filter(pk__in=case_ids).select_related("assigned_analyst").order_by("pk"))
+    if len(cases) != len(set(case_ids)):
+        raise IctsError("One of the ticked cases cannot be found any more: reload the queue and tick them again.",
+                        code="not_found")
+    assigned = []
+    with transaction.atomic():
+        for case in cases:
+            if case.assigned_analyst_id == analyst.pk:
+                continue
+            try:
+                assigned.append(case_assign(actor=actor, case=case, analyst=analyst))
+            except IctsError as exc:
+                raise IctsError(f"Case {case.case_number}: {exc.message} Nothing was assigned; untick it and try again.",
+                                code=exc.code, field=exc.field) from exc
+    return assigned
 
 
 # --- the package -------------------------------------------------------------------------------------------
@@ -220,7 +257,8 @@ def package_submit(*, actor, case: IctsCase) -> IctsCase:
         _check_against_agreement(locked, package)
         audited_update(ResponsePackage, package.pk, submitted_at=timezone.now())
         transition(locked, CaseStatus.IN_REVIEW, actor=actor, reason="submitted for review")
-        notify_role(Role.ICTS_REVIEWER, f"ICTS case {locked.case_number} is ready for review.", url=f"/icts/cases/{locked.pk}/")
+        notify_role(Role.ICTS_REVIEWER, f"{_about(locked)}: the response is ready for review (submitted by {_name(actor)}).",
+                    url=f"/icts/cases/{locked.pk}/")
     case.status = locked.status
     return case
 
@@ -254,7 +292,7 @@ def package_review(*, actor, case: IctsCase, verdict: str, comments: str = "") -
             transition(locked, CaseStatus.RETURNED, actor=actor, reason="returned with comments")
             Notification.objects.create(user_id=locked.assigned_analyst_id, kind=Notification.Kind.ACTION,
                                         url=f"/icts/cases/{locked.pk}/",
-                                        message=f"ICTS case {locked.case_number} was returned with comments.")
+                                        message=f"{_about(locked)}: the response was returned by {_name(actor)}: {comments}"[:300])
         review = Review.objects.create(package=package, reviewer=actor, verdict=verdict, comments=comments)
     case.status = locked.status
     return review
@@ -288,7 +326,8 @@ def case_close_withheld(*, actor, partner_request, reason: str) -> IctsCase | No
     transition(case, CaseStatus.CLOSED, actor=actor, reason=f"withheld by a privacy officer: {reason}")
     if case.assigned_analyst_id:
         Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
-                                    message=f"ICTS case {case.case_number} is closed: a privacy officer withheld the response.")
+                                    message=f"{_about(case)}: closed, a privacy officer withheld the response; the partner "
+                                            "is answered “no match”."[:300])
     return case
 
 
@@ -332,7 +371,7 @@ def package_transmit(case_id: int) -> str:
         except IctsError as exc:
             transition(case, CaseStatus.RETURNED, reason=exc.message)
             Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
-                                        message=f"{case.case_number} was not transmitted: {exc.message}"[:300])
+                                        message=f"{_about(case)}: not transmitted, returned to you: {exc.message}"[:300])
             return CaseStatus.RETURNED
         return _transmit(case, package, agreement)
 
@@ -359,7 +398,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
         why = f"The response is {size:,} bytes encoded; IDENT accepts at most {icd.MAX_BODY_BYTES:,}. Remove or reduce documents."
         transition(case, CaseStatus.RETURNED, reason=why)
         Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
-                                    message=f"{case.case_number} was not transmitted: {why}"[:300])
+                                    message=f"{_about(case)}: not transmitted, returned to you: {why}"[:300])
         return CaseStatus.RETURNED
     row = outbox_enqueue(message_type="request.reply", partner=req.partner_id, body=body, ref=req.request_ref)
     # Privacy Act accounting (5 U.S.C. 552a(c)), in the same transaction as the message itself.
@@ -394,7 +433,7 @@ def package_record_delivery(*, outbox) -> None:
                reason=outbox.delivery_detail or outbox.last_error or ("delivered" if delivered else "not delivered"))
     if not delivered:
         notify_users([case.assigned_analyst_id, package.approved_by_id],
-                     f"The response {case.case_number} did not reach {case.partner_request.partner_id}: "
+                     f"{_about(case)}: the response did not reach {case.partner_request.partner.name}: "
                      f"{outbox.delivery_detail or outbox.last_error or 'not delivered'}", kind=Notification.Kind.FAILED,
                      url=f"/icts/cases/{case.pk}/")
 

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("icts/", views.icts_queue, name="icts-queue"),
+    path("icts/assign/", views.icts_bulk_assign, name="icts-bulk-assign"),
     path("icts/cases/<int:pk>/", views.icts_case, name="icts-case"),
     path("icts/cases/<int:pk>/assign/", views.icts_assign, name="icts-assign"),
     path("icts/cases/<int:pk>/response/", views.icts_package, name="icts-package"),

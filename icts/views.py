@@ -5,24 +5,27 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cpms.core.files import file_response
+from cpms.core.labels import time_left
 from cpms.core.permissions import page_number
 from cpms.core.roles import Role, has_role
-from cpms.partner_requests.selectors import augmentation_rows, request_can_augment, requested_item_labels, subject_rows
+from cpms.partner_requests.selectors import (accuracy_rows, augmentation_rows, cis_immigration_status, request_can_augment,
+                                             requested_item_labels, subject_rows)
 from ident_bridge.models import OutboxMessage
 
 from . import services
-from .forms import ELEMENT_LABELS, KIND_LABELS, AssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm, package_initial
+from .forms import (ELEMENT_LABELS, KIND_LABELS, AssignForm, BulkAssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm,
+                    package_data, package_initial)
 from .permissions import (access_case_for_user, access_transmitted_case_for_obim, read_case_for_user, read_package_attachment,
                           read_transmitted_case_for_obim)
-from .selectors import authorised_for, case_accuracy, obim_queue_page, work_queue_page
-from .workflow import (case_can_assign, case_can_edit, case_can_review, case_can_submit,
+from .selectors import authorised_for, latest_return, obim_queue_page, work_queue_count, work_queue_page
+from .workflow import (ACTIVE, CaseStatus, case_can_assign, case_can_edit, case_can_review, case_can_submit,
                        case_can_take, case_is_overdue)
 
 CASES_PER_PAGE = 25
@@ -42,35 +45,90 @@ def _analysts():
 # --- the work queue ----------------------------------------------------------------------------------------
 
 
-def _attach_assign_options(cases) -> None:
-    """Each row's "assign to" options, with its analyst selected. The list of analysts is escaped and joined once
-    for the page, not rendered by the template once per row (50 rows x hundreds of analysts)."""
-    analysts = [(a.pk, a.get_full_name() or a.get_username()) for a in _analysts()]
-    for case in cases:
-        case.assign_options = format_html_join(
-            "", '<option value="{}"{}>{}</option>',
-            ((pk, mark_safe(" selected") if pk == case.assigned_analyst_id else "", label) for pk, label in analysts),
-        ) if analysts else ""
-
-
 @login_required
 @require_GET
 def icts_queue(request):
     _require_role(request.user, *ICTS_ROLES)
+    is_reviewer = has_role(request.user, Role.ICTS_REVIEWER)
+    if is_reviewer and not request.GET:  # a reviewer's queue opens on the work waiting for a review
+        return redirect(f"{reverse('icts-queue')}?status={CaseStatus.IN_REVIEW}")
     form = QueueFilterForm(request.GET)
-    filters = form.filters()
-    page = work_queue_page(request.user, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE, **filters)
+    filters, sort = form.filters(), form.order()
+    page = work_queue_page(request.user, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE,
+                           sort=sort, **filters)
+    count, more = work_queue_count(request.user, **filters)
     now = timezone.now()
     for case in page.object_list:  # each row asks the rules next to the state table (icts.workflow)
         case.can_take, case.can_assign = case_can_take(case, request.user), case_can_assign(case, request.user)
         case.is_overdue = case_is_overdue(case, now)
-    if has_role(request.user, Role.ICTS_REVIEWER):
-        _attach_assign_options([case for case in page.object_list if case.can_assign])
+        case.time_left, case.time_tone = time_left(case.due_at, now) if case.status in ACTIVE else ("", "")
+    bulk = [case for case in page.object_list if case.can_assign]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "icts/queue.html", {
-        "form": form, "page": page, "query": query.urlencode(), "filtered": any(filters.values()),
+        "form": form, "page": page, "query": query.urlencode(), "sort": sort,
+        "in_review_only": [k for k, v in filters.items() if v] == ["status"] and filters["status"] == CaseStatus.IN_REVIEW,
+        "filtered": any(filters.values()), "count_sentence": _count_sentence(count, more, filtered=any(filters.values())),
+        "headers": _sort_headers(request.GET, sort),
+        "bulk_form": BulkAssignForm(analysts=_analysts()) if bulk else None, "bulk_cases": bulk,
+        "next": request.get_full_path(),
     })
+
+
+def _count_sentence(count: int, more: bool, *, filtered: bool) -> str:
+    subject = f"More than {count:,} cases" if more else f"{count:,} case{'s' if count != 1 else ''}"
+    if filtered:
+        return f"{subject} {'match' if more or count != 1 else 'matches'} these filters."
+    return f"{subject} {'are' if more or count != 1 else 'is'} active."
+
+
+def _sort_headers(params, sort: str) -> dict:
+    """Each sortable column's link (the filters kept, back to page 1) and its aria-sort state."""
+    headers = {}
+    for column, ascending, descending in (("priority", "priority", "priority"), ("due", "due", "-due"),
+                                          ("received", "-received", "received")):
+        current = sort in (ascending, descending)
+        target = descending if sort == ascending and ascending != descending else ascending
+        query = params.copy()
+        query.pop("page", None)
+        query["sort"] = target
+        state = "none"
+        if current:
+            state = "descending" if sort.startswith("-") else "ascending"
+        headers[column] = {"url": f"?{query.urlencode()}", "state": state}
+    return headers
+
+
+@login_required
+@require_POST
+def icts_bulk_assign(request):
+    _require_role(request.user, Role.ICTS_REVIEWER)
+    form = BulkAssignForm(request.POST, analysts=_analysts())
+    back = _safe_back(request)
+    if not form.is_valid():
+        for error in form.errors.get("__all__", []) + form.errors.get("analyst", []):
+            messages.error(request, error)
+        return redirect(back)
+    analyst = _analysts().get(pk=form.cleaned_data["analyst"])
+    try:
+        done = services.cases_assign(actor=request.user, case_ids=form.cleaned_data["cases"], analyst=analyst)
+    except services.IctsError as exc:
+        messages.error(request, exc.message)
+    else:
+        who = analyst.get_full_name() or analyst.get_username()
+        if done:
+            messages.success(request, f"{len(done)} case{'s' if len(done) != 1 else ''} assigned to {who}: "
+                                      f"{', '.join(c.case_number for c in done)}.")
+        else:
+            messages.info(request, f"The ticked cases were already assigned to {who}.")
+    return redirect(back)
+
+
+def _safe_back(request) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/icts/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("icts-queue")
 
 
 # --- one case ----------------------------------------------------------------------------------------------
@@ -88,7 +146,7 @@ def _render_case(request, case, *, review_form=None, status=200):
         "normalised_rows": subject_rows(req.subject, labels=ELEMENT_LABELS),
         "requested_labels": requested_item_labels(req),
         "overdue": case_is_overdue(case, timezone.now()),
-        "discrepancies": [(ELEMENT_LABELS.get(d.element, d.element.capitalize()), d) for d in case_accuracy(case)],
+        "discrepancies": accuracy_rows(req),
         "authorised_elements": [ELEMENT_LABELS.get(e, e) for e in (agreement.authorised_data_elements if agreement else [])],
         "authorised_kind_labels": [KIND_LABELS.get(k, k) for k in (agreement.authorised_attachment_kinds if agreement else [])],
         "authorised_kinds": agreement.authorised_attachment_kinds if agreement else [],
@@ -138,6 +196,8 @@ def icts_submit(request, pk):
     try:
         services.package_submit(actor=request.user, case=case)
     except services.IctsError as exc:
+        if exc.code == "exceeds_agreement":  # back to the form, with what the agreement refuses marked
+            return _render_package(request, case, refusal=exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, f"The response for {case.case_number} is submitted for review.")
@@ -167,18 +227,35 @@ def icts_review(request, pk):
 # --- the response package ----------------------------------------------------------------------------------
 
 
-def _render_package(request, case, *, form=None, upload_form=None):
+def _carried(case) -> list[str]:
     package = getattr(case, "package", None)
+    return list(package.person) if package else []
+
+
+def _render_package(request, case, *, form=None, upload_form=None, refusal=None):
+    """The response form. Only what the agreement authorises is offered; a refusal at submission (`refusal`, an
+    IctsError naming `race` or `attachments/visa`) comes back here with those elements and documents marked."""
+    package = getattr(case, "package", None)
+    req = case.partner_request
     agreement = authorised_for(case)
     authorised = agreement.authorised_data_elements if agreement else []
+    kinds = agreement.authorised_attachment_kinds if agreement else []
     if form is None:
-        form = PackageForm(authorised=authorised,
-                           initial=package_initial(case=case, package=package, authorised=authorised, user=request.user))
+        initial = package_initial(case=case, package=package, authorised=authorised, user=request.user,
+                                  cis_status=cis_immigration_status(req) if "immigration_status" in req.requested_items else None)
+        if refusal is None:
+            form = PackageForm(authorised=authorised, carried=_carried(case), initial=initial)
+        else:
+            form = PackageForm(package_data(initial), authorised=authorised, carried=_carried(case))
+            form.is_valid()
+    if refusal is not None:
+        form.add_icts_error(refusal)
     return render(request, "icts/package_form.html", {
-        "case": case, "req": case.partner_request, "package": package, "agreement": agreement, "form": form,
-        "upload_form": upload_form or UploadForm(), "attachments": list(package.attachments.all()) if package else [],
-        "authorised_kinds": agreement.authorised_attachment_kinds if agreement else [],
-        "authorised_kind_labels": [KIND_LABELS.get(k, k).lower() for k in (agreement.authorised_attachment_kinds if agreement else [])],
+        "case": case, "req": req, "package": package, "agreement": agreement, "form": form,
+        "upload_form": upload_form or UploadForm(kinds=kinds), "attachments": list(package.attachments.all()) if package else [],
+        "authorised_kinds": kinds, "authorised_kind_labels": [KIND_LABELS.get(k, k).lower() for k in kinds],
+        "refused_kinds": [f.split("/", 1)[1] for f in (refusal.fields if refusal else []) if f.startswith("attachments/")],
+        "returned": latest_return(package), "cis_status_requested": "immigration_status" in req.requested_items,
     })
 
 
@@ -197,7 +274,7 @@ def icts_package(request, pk):
     if request.method == "GET":
         return _editable_or_redirect(request, case) or _render_package(request, case)
     agreement = authorised_for(case)
-    form = PackageForm(request.POST, authorised=agreement.authorised_data_elements if agreement else [])
+    form = PackageForm(request.POST, authorised=agreement.authorised_data_elements if agreement else [], carried=_carried(case))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -216,7 +293,8 @@ def icts_package(request, pk):
 @require_POST
 def icts_upload(request, pk):
     case = access_case_for_user(request.user, pk)
-    form = UploadForm(request.POST, request.FILES)
+    agreement = authorised_for(case)
+    form = UploadForm(request.POST, request.FILES, kinds=agreement.authorised_attachment_kinds if agreement else [])
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:

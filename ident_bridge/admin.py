@@ -1,7 +1,6 @@
 """Read-only admin for what crossed the boundary. Raw bodies carry partner data: only their size shows."""
 
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.utils import timezone
 
 from . import inbound, outbox
@@ -95,8 +94,7 @@ class InboundAttentionAdmin(AttentionAdmin):
                        "last_error", "attention_closed_at", "attention_closed_by", "attention_note")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(gave_up_at__isnull=False, attention_closed_at__isnull=True,
-                                                    processed_at__isnull=True)
+        return super().get_queryset(request) & InboundAttention.open_items()
 
     @admin.action(description="Retry: process the selected messages again from the first attempt")
     def retry(self, request, queryset):
@@ -114,9 +112,7 @@ class OutboxAttentionAdmin(AttentionAdmin):
     readonly_fields = [f.name for f in OutboxMessage._meta.fields if f.name != "raw"]
 
     def get_queryset(self, request):
-        failed = Q(status__in=[OutboxMessage.Status.REJECTED, OutboxMessage.Status.EXPIRED]) | Q(
-            delivery_status=OutboxMessage.Delivery.REJECTED)
-        return super().get_queryset(request).filter(failed, attention_closed_at__isnull=True)
+        return super().get_queryset(request) & OutboxAttention.open_items()
 
     @admin.action(description="Retry: send the selected expired messages again (same message_id and bytes)")
     def retry(self, request, queryset):

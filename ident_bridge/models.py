@@ -139,6 +139,11 @@ class InboundAttention(InboundMessage):
         verbose_name = "inbound message needing attention"
         verbose_name_plural = "inbound messages needing attention"
 
+    @classmethod
+    def open_items(cls):
+        """Given up on and not yet closed by an administrator (the partial index inbound_attention_idx)."""
+        return cls.objects.filter(gave_up_at__isnull=False, attention_closed_at__isnull=True, processed_at__isnull=True)
+
 
 class OutboxAttention(OutboxMessage):
     """Admin's list of outbound messages that IDENT refused, the partner rejected, or that expired."""
@@ -147,3 +152,10 @@ class OutboxAttention(OutboxMessage):
         proxy = True
         verbose_name = "outbound message needing attention"
         verbose_name_plural = "outbound messages needing attention"
+
+    @classmethod
+    def open_items(cls):
+        """Refused, rejected or expired, and not yet closed by an administrator (the partial index outbox_attention_idx)."""
+        failed = Q(status__in=[OutboxMessage.Status.REJECTED, OutboxMessage.Status.EXPIRED]) | Q(
+            delivery_status=OutboxMessage.Delivery.REJECTED)
+        return cls.objects.filter(failed, attention_closed_at__isnull=True)

@@ -44,3 +44,32 @@ class ApplicationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     GRANTED = "granted", "Granted"
     DENIED = "denied", "Denied"
+
+
+# A person's immigration status in words, from what CIS holds: for the response to a partner that asks for it. Never
+# for the classes of 8 U.S.C. 1367 (a request about such a person is never shared, and no form may be filled with it).
+GRANTED_STATUS = {
+    PC.USC: "U.S. citizen",
+    PC.LPR: "Lawful permanent resident",
+    PC.ASYLUM: "Asylee",
+    PC.REFUGEE: "Refugee",
+    PC.WITHHOLDING: "Withholding of removal granted",
+    PC.CAT: "Protection under the Convention Against Torture",
+    PC.CREDIBLE_FEAR: "Credible fear found",
+    PC.REASONABLE_FEAR: "Reasonable fear found",
+}
+STATUS_ORDER = [PC.USC, PC.LPR, PC.ASYLUM, PC.REFUGEE, PC.WITHHOLDING, PC.CAT, PC.CREDIBLE_FEAR, PC.REASONABLE_FEAR]
+
+
+def immigration_status_words(answer: dict | None) -> str:
+    """CIS's answer (as kept with a decision) as an immigration status: "Asylee", or "Asylum applicant or asylee
+    (pending)". Empty when CIS knows nothing to say, its answer is incomplete, or a 1367 class is held."""
+    if not answer or not answer.get("known") or not answer.get("complete"):
+        return ""
+    held = {c.get("protected_class"): c.get("application_status") for c in answer.get("classes") or []}
+    if set(held) & SECTION_1367:
+        return ""
+    labels, statuses = dict(ProtectedClass.choices), dict(ApplicationStatus.choices)
+    words = [GRANTED_STATUS[c] if held[c] == ApplicationStatus.GRANTED else f"{labels[c]} ({statuses.get(held[c], held[c]).lower()})"
+             for c in STATUS_ORDER if c in held]
+    return "; ".join(words)

@@ -17,6 +17,8 @@ def cpms(request):
         "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
         "unread_notifications": unread_notification_count(user),
         "is_officer": has_role(user, Role.OFFICER, Role.SUPERVISOR),
+        "is_supervisor": has_role(user, Role.SUPERVISOR),
+        "is_admin": user.is_staff,  # the Django admin lets in staff only
         "is_icts": has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER),
         "is_obim": has_role(user, Role.OBIM_ANALYST),
         "is_fdns": has_role(user, Role.FDNS_ANALYST),

@@ -100,3 +100,21 @@ def country_label(code: str) -> str:
     country = pycountry.countries.get(alpha_3=code.upper())
     name = getattr(country, "common_name", None) or getattr(country, "name", None) if country else None
     return f"{name} ({code.upper()})" if name else code
+
+
+def time_left(due, now) -> tuple[str, str]:
+    """Time left against a due date in words, and its tone for the badge: ("Overdue by 2 days", "overdue"),
+    ("Due in 5 hours", "soon"), ("Due in 3 days", "")."""
+    seconds = (due - now).total_seconds()
+    late = seconds < 0
+    span = abs(seconds)
+    if span < 3600:
+        amount = f"{max(round(span / 60), 1)} min"
+    elif span < 36 * 3600:
+        hours = round(span / 3600)
+        amount = f"{hours} hour{'s' if hours != 1 else ''}"
+    else:
+        amount = f"{round(span / 86400)} days"
+    if late:
+        return f"Overdue by {amount}", "overdue"
+    return f"Due in {amount}", "soon" if seconds < 86400 else ""

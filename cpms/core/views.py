@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from .home import sections_for
 from .middleware import SESSION_KEY
-from .roles import Role, has_role
 from .selectors import notifications_for
 from .services import notifications_mark_read
 
@@ -35,24 +35,13 @@ def system_use(request):
     return render(request, "core/system_use.html", {"next": _safe_next(request)})
 
 
-# Where `/` sends each role, first match wins (someone with several roles lands on the first one's page).
-LANDING_PAGES = (
-    ((Role.OFFICER, Role.SUPERVISOR), "my-cases"),
-    ((Role.ICTS_ANALYST, Role.ICTS_REVIEWER), "icts-queue"),
-    ((Role.OBIM_ANALYST,), "obim-queue"),
-    ((Role.FDNS_ANALYST,), "fdns-referrals"),
-    ((Role.PRIVACY_OFFICER,), "privacy-decisions"),
-)
-
-
 @login_required
 @require_GET
 def home(request):
-    """Each role's landing page; anyone else gets the (empty) case list, which says what to ask for."""
-    for roles, url_name in LANDING_PAGES:
-        if has_role(request.user, *roles):
-            return redirect(url_name)
-    return redirect("my-cases")
+    """Each role's work at a glance: counts that link to the filtered lists (the sections come from the apps that
+    own the work, cpms.core.home). Someone with no role yet is told whom to ask."""
+    sections = sections_for(request.user)
+    return render(request, "core/home.html", {"sections": sections})
 
 
 @login_required

@@ -20,14 +20,33 @@ def cis_class_rows(answer: dict | None) -> list[dict]:
 ACTION_LABELS = {"share": "Share", "withhold": "Withhold", "refer": "Refer to a privacy officer", "": "—"}
 
 
+def _reason_row(reason: dict, *, deciding: bool) -> dict:
+    labels = dict(ProtectedClass.choices)
+    return {"class": labels.get(reason.get("class"), reason.get("class")) or "—",
+            "action": ACTION_LABELS.get(reason.get("action", ""), reason.get("action")),
+            "citation": reason.get("citation") or "—", "why": reason.get("why", ""), "deciding": deciding}
+
+
 def reason_rows(decision) -> list[dict]:
-    """The rule reasons of a decision in words: classes and actions by label. A privacy officer's own decision has
-    its justification beside it, not repeated here."""
+    """The rule reasons of a decision in words: classes and actions by label, each marked when it decided the outcome.
+    A privacy officer's own decision has its justification beside it, not repeated here."""
     if decision.stage == "privacy_review":
         return []
-    labels = dict(ProtectedClass.choices)
-    return [{"class": labels.get(r.get("class"), r.get("class")) or "—", "action": ACTION_LABELS.get(r.get("action", ""), r.get("action")),
-             "citation": r.get("citation") or "—", "why": r.get("why", "")} for r in decision.reasons]
+    deciding = decision.deciding_reasons()
+    return [_reason_row(r, deciding=r in deciding) for r in decision.reasons]
+
+
+def deciding_reason_rows(decision) -> list[dict]:
+    """Only the rules that decided the outcome (Decision.deciding_reasons): a withheld T-visa holder's 8 U.S.C. 1367
+    rule, never the asylum share reason that lost to it. Empty for a privacy officer's own decision."""
+    if decision.stage == "privacy_review":
+        return []
+    return [_reason_row(r, deciding=True) for r in decision.deciding_reasons()]
+
+
+def decision_list_rows(decisions) -> list[dict]:
+    """A page of the decisions list: each decision with the rules that decided it."""
+    return [{"decision": d, "deciding": deciding_reason_rows(d)} for d in decisions]
 
 
 def decision_rows(decisions) -> list[tuple]:

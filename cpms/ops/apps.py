@@ -8,3 +8,6 @@ class OpsConfig(AppConfig):
     name = "cpms.ops"
     label = "ops"
     verbose_name = "CPMS operations"
+
+    def ready(self):
+        from . import home  # noqa: F401  (the administrator's section of the home page)

@@ -1,7 +1,9 @@
 """Read side of partner requests: the privacy officer's lists, and the read models of a request that its page, the
 ICTS case page and the privacy console show (built here, not in views)."""
 
-from cpms.core.labels import ELEMENT_LABELS, REQUESTED_ITEM_LABELS
+from cpms.core.labels import ELEMENT_LABELS, REQUESTED_ITEM_LABELS, country_label
+from cpms.cis.classes import immigration_status_words
+from cpms.core.models import Gender
 from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision
 from cpms.disclosure.selectors import decision_rows
@@ -40,9 +42,25 @@ def _display(value) -> list[str]:
     return [str(value)]
 
 
+def element_lines(element: str, value) -> list[str]:
+    """One ICD data element's value as people read it: countries by name with their code, gender in words."""
+    if element == "country_of_birth" and isinstance(value, str):
+        return [country_label(value)]
+    if element == "countries_of_citizenship" and isinstance(value, list):
+        return [country_label(c) for c in value if isinstance(c, str)]
+    if element == "gender" and isinstance(value, str):
+        return [dict(Gender.choices).get(value, value)]
+    if element == "immigration_status" and isinstance(value, dict) and value.get("status"):
+        return [str(value["status"]) + (f" (as of {value['as_of']})" if value.get("as_of") else "")]
+    return _display(value)
+
+
 def subject_rows(data: dict, *, labels: dict | None = None) -> list[tuple[str, list[str]]]:
-    """Rows for a table of a subject or a package's person. Without labels the keys are shown exactly as sent."""
-    return [((labels or {}).get(key, key), _display(value)) for key, value in (data or {}).items()]
+    """Rows for a table of a subject or a package's person. Without labels the keys and values are shown exactly as
+    sent (the partner's own template); with them, the elements and their values are in words."""
+    if labels is None:
+        return [(key, _display(value)) for key, value in (data or {}).items()]
+    return [(labels.get(key, key), element_lines(key, value)) for key, value in (data or {}).items()]
 
 
 def requested_item_labels(req) -> list[str]:
@@ -68,9 +86,25 @@ def augmentation_rows(req, *, content: bool) -> list[dict]:
     return out
 
 
+def cis_immigration_status(req) -> dict | None:
+    """The person's immigration status as CIS gave it with the latest decision on this request (the answer kept as
+    evidence: a page does not ask PCQS again), dated that day; None when CIS gave nothing to say. The transmission
+    asks CIS afresh before anything leaves."""
+    decision = req.decisions.filter(cis_answer__isnull=False).order_by("-decided_at", "-id").first()
+    status = immigration_status_words(decision.cis_answer) if decision else ""
+    return {"status": status, "as_of": decision.decided_at.date().isoformat()} if status else None
+
+
 def request_accuracy(req) -> list:
     """Where the partner's (normalised) data and the USCIS record disagree; nothing to compare without a match."""
     return accuracy_check(req.subject, req.person) if req.person else []
+
+
+def accuracy_rows(req) -> list[dict]:
+    """The accuracy check as a page shows it: the element and both values in words (countries by name)."""
+    return [{"label": ELEMENT_LABELS.get(d.element, d.element.replace("_", " ").capitalize()),
+             "partner": ", ".join(element_lines(d.element, d.partner)), "uscis": ", ".join(element_lines(d.element, d.uscis)),
+             "note": d.note} for d in request_accuracy(req)]
 
 
 def request_page(req, *, user) -> dict:

@@ -159,6 +159,12 @@ def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
     return RequestStatus.AWAITING_CIS
 
 
+def _about(req: PartnerRequest) -> str:
+    """What a notification about a partner's request names first: the partner, the request and the person."""
+    person = str(req.person) if req.person_id else f"FIN {req.fin} (no USCIS record)"
+    return f"{req.partner.name} request {req.request_ref} about {person}"
+
+
 def _apply(req: PartnerRequest, outcome: str, *, actor, reason: str) -> None:
     """Act on a decision. A request whose transmission was stopped (its ICTS case `blocked`) keeps that one case:
     withholding closes it, sharing sends it again after a fresh check; a second case is never opened."""
@@ -177,8 +183,8 @@ def _apply(req: PartnerRequest, outcome: str, *, actor, reason: str) -> None:
             desk.open_case(partner_request=req)
     elif outcome == Outcome.REFER:
         transition(req, RequestStatus.REFERRED, actor=actor, reason=reason)
-        notify_role(Role.PRIVACY_OFFICER, f"{req.partner_id} request {req.request_ref} needs a privacy officer's decision.",
-                    url=f"/privacy/referrals/{req.pk}/")
+        notify_role(Role.PRIVACY_OFFICER, f"{_about(req)}: referred to a privacy officer, who decides whether it may be "
+                    f"shared. Why: {reason}"[:300], url=f"/privacy/referrals/{req.pk}/")
     else:
         raise ValueError(f"cannot apply outcome {outcome}")
 
@@ -343,7 +349,8 @@ def augmentation_record_response(*, message: dict, inbound) -> PartnerResponse:
     aug.answered_at = timezone.now()
     aug.save(update_fields=["answered_at"])
     Notification.objects.create(user=aug.requested_by, kind=Notification.Kind.RESPONSE,
-                                message=f"{aug.partner_request.partner_id} answered augmentation {aug.augment_ref}.",
+                                message=f"{_about(aug.partner_request)}: {aug.partner_request.partner.name} answered "
+                                        f"augmentation {aug.augment_ref}."[:300],
                                 url=f"/partner-requests/{aug.partner_request_id}/")
     return response
 
@@ -353,8 +360,8 @@ def augmentation_record_failure(*, outbox) -> None:
     aug = Augmentation.objects.filter(outbox_message=outbox).select_related("partner_request").first()
     if aug is None:
         return
-    notify_users([aug.requested_by_id], f"Augmentation {aug.augment_ref} to {aug.partner_request.partner_id} did not reach the "
-                 f"partner ({outbox.get_status_display().lower()}). You can ask again.", kind=Notification.Kind.FAILED,
+    notify_users([aug.requested_by_id], f"{_about(aug.partner_request)}: augmentation {aug.augment_ref} did not reach "
+                 f"{aug.partner_request.partner.name} ({outbox.get_status_display().lower()}). You can ask again.", kind=Notification.Kind.FAILED,
                  url=f"/partner-requests/{aug.partner_request_id}/")
 
 
@@ -378,4 +385,5 @@ def request_record_transmitted(req: PartnerRequest, *, case_number: str, reply_m
 def request_record_blocked(req: PartnerRequest, *, why: str, case_number: str) -> None:
     """Transmission stopped (protected status changed): a privacy officer decides, as for any referral."""
     transition(req, RequestStatus.REFERRED, reason=why)
-    notify_role(Role.PRIVACY_OFFICER, f"Transmission of {case_number} was stopped: {why}"[:300], url=f"/privacy/referrals/{req.pk}/")
+    notify_role(Role.PRIVACY_OFFICER, f"{_about(req)}: transmission of the response {case_number} was stopped; decide whether "
+                f"it may still be sent. {why}"[:300], url=f"/privacy/referrals/{req.pk}/")

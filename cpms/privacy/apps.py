@@ -5,3 +5,6 @@ class PrivacyConfig(AppConfig):
     name = "cpms.privacy"
     label = "privacy"
     verbose_name = "Privacy officer's console"
+
+    def ready(self):
+        from . import home  # noqa: F401  (its section of the home page)

@@ -19,7 +19,8 @@ from cpms.audit.models import AccessLogEntry
 from cpms.audit.services import access_record
 from cpms.core.labels import DISCLOSED_LABELS, KIND_LABELS, label
 from cpms.core.models import Person
-from cpms.disclosure.selectors import decision_rows
+from cpms.core.pdf import html_to_pdf
+from cpms.disclosure.selectors import decision_list_rows, decision_rows
 from cpms.disclosure.services import Outcome
 from cpms.partner_requests import services as partner_requests
 from cpms.queries.permissions import access_query_for_privacy
@@ -96,15 +97,12 @@ def accounting_csv(request, pk):
 @login_required
 @require_GET
 def accounting_pdf(request, pk):
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
     person, subject_copy, records = _report(request, pk)
     access_record(user=request.user, obj=person, action=AccessLogEntry.Action.EXPORT, person_id=person.pk, request=request,
                   context={"report": "accounting.pdf", "subject_copy": subject_copy})
     html = render_to_string("privacy/accounting_print.html", {
         "person": person, "records": records, "subject_copy": subject_copy, "printed_by": request.user, "printed_at": timezone.now()})
-    pdf = HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+    pdf = html_to_pdf(html)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="accounting-{person.a_number or person.pk}.pdf"'
     response["Cache-Control"] = "private, no-store"
@@ -167,8 +165,8 @@ def decisions(request):
     page = Paginator(decisions_for(request.user, **filters), DECISIONS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "privacy/decisions.html", {"form": form, "page": page, "query": query.urlencode(),
-                                                      "filtered": any(filters.values())})
+    return render(request, "privacy/decisions.html", {"form": form, "page": page, "rows": decision_list_rows(page.object_list),
+                                                      "query": query.urlencode(), "filtered": any(filters.values())})
 
 
 @login_required
@@ -325,16 +323,13 @@ def person_timeline_csv(request, pk):
 @login_required
 @require_GET
 def person_timeline_pdf(request, pk):
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
     person, form, filters = _timeline_input(request, pk)
     events = _all_events(person, filters)
     access_record(user=request.user, obj=person, action=AccessLogEntry.Action.EXPORT, person_id=person.pk, request=request,
                   context={"report": "timeline.pdf", "purpose": "privacy_oversight"})
     html = render_to_string("privacy/person_print.html", {"person": person, "events": events, "printed_by": request.user,
                                                           "printed_at": timezone.now(), "capped": len(events) >= TIMELINE_EXPORT_MAX})
-    pdf = HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+    pdf = html_to_pdf(html)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="timeline-{person.a_number or person.pk}.pdf"'
     response["Cache-Control"] = "private, no-store"

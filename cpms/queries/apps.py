@@ -7,6 +7,7 @@ class QueriesConfig(AppConfig):
     verbose_name = "International queries (USCIS-initiated)"
 
     def ready(self):
+        from . import home  # noqa: F401  (its sections of the home page)
         from ident_bridge import handlers
 
         from . import audit  # noqa: F401

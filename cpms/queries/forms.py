@@ -6,7 +6,22 @@ from ident_bridge import icd
 
 from .models import PRIORITY_CHOICES, REASON_CHOICES
 from .services import QueryError
+from cpms.core.forms import CaseSearchForm
 from cpms.core.labels import REQUESTED_ITEM_LABELS
+
+from .selectors import CASE_SHOWS
+
+
+class CaseListForm(CaseSearchForm):
+    """The case list's search and its "show" filter, both in the URL."""
+
+    show = forms.ChoiceField(label="Show", required=False,
+                             choices=[("", "All cases")] + [(k, f"Open cases {label}") for k, (label, _) in CASE_SHOWS.items()])
+
+    def values(self) -> tuple[str, str]:
+        if not self.is_valid():
+            return "", ""
+        return self.cleaned_data["q"].strip(), self.cleaned_data["show"]
 
 
 class QueryErrorFormMixin:

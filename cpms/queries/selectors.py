@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from cpms.core.models import BenefitCase, BenefitCaseGroupObjectPermission, BenefitCaseUserObjectPermission, Gender
-from cpms.core.permissions import CASE_VIEW, GrantPage, cases_visible_to, granted_page
+from cpms.core.labels import country_label
+from cpms.core.models import BenefitCase, BenefitCaseGroupObjectPermission, BenefitCaseUserObjectPermission, Gender, fold_for_search
+from cpms.core.permissions import CASE_VIEW, GrantPage, cases_visible_to, granted_count, granted_page
 from cpms.core.roles import Role, has_role
 
 from .models import FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import queries_visible_to
-from .workflow import AWAITING_PARTNER, QueryStatus
+from .workflow import AWAITING_PARTNER, HELD, WAITING_FOR_OFFICER, QueryStatus
 
 
 # --- the officer's cases, with their queries counted (the case list is the officer's query workspace) ----------
@@ -38,14 +39,42 @@ def _with_counts(qs):
     )
 
 
-def my_cases_page(user, *, search: str = "", number: int = 1, per_page: int = 50) -> GrantPage:
+# The case list's "show" filters: cases with at least one query in that state (the home page's tiles link here).
+CASE_SHOWS = {
+    "waiting": ("with a partner's answer waiting for you", {"status__in": WAITING_FOR_OFFICER}),
+    "overdue": ("with an overdue query", {"overdue_since__isnull": False}),
+    "awaiting": ("waiting for a partner", {"status__in": AWAITING_PARTNER}),
+    "held": ("with a query held before sending", {"status__in": HELD}),
+}
+
+
+def _case_where(search: str = "", show: str = "") -> Q | None:
+    where = Q(is_open=True) if show else Q()
+    if search:
+        where &= _search(search)
+    if show in CASE_SHOWS:
+        where &= Q(pk__in=InternationalQuery.objects.filter(**CASE_SHOWS[show][1]).values("case_id"))
+    return where or None
+
+
+def my_cases_page(user, *, search: str = "", show: str = "", number: int = 1, per_page: int = 50) -> GrantPage:
     """A page of the officer's case list (open cases first, newest first), read from the case grants in the
     grants' order: as cheap for a supervisor who may see every case as for an officer with twenty."""
     if not has_role(user, Role.OFFICER, Role.SUPERVISOR):
         return GrantPage([], number=1, has_next=False)
-    return granted_page(user, CASE_VIEW, queryset=_with_counts(BenefitCase.objects.all()),
+    queryset = _with_counts(BenefitCase.objects.all()).prefetch_related("assigned_officers")
+    return granted_page(user, CASE_VIEW, queryset=queryset,
                         user_model=BenefitCaseUserObjectPermission, group_model=BenefitCaseGroupObjectPermission,
-                        where=_search(search) if search else None, descending=True, number=number, per_page=per_page)
+                        where=_case_where(search, show), descending=True, number=number, per_page=per_page)
+
+
+def my_cases_count(user, *, show: str = "", open_only: bool = False, cap: int = 1000) -> tuple[int, bool]:
+    """How many of the user's cases there are (open ones, or those with a query in a `show` state), up to `cap`."""
+    if not has_role(user, Role.OFFICER, Role.SUPERVISOR):
+        return 0, False
+    where = _case_where(show=show) or (Q(is_open=True) if open_only else None)
+    return granted_count(user, CASE_VIEW, user_model=BenefitCaseUserObjectPermission,
+                         group_model=BenefitCaseGroupObjectPermission, where=where, cap=cap)
 
 
 def my_cases(user, *, search: str = ""):
@@ -121,7 +150,12 @@ class ComparedElement:
 
     @property
     def differs(self) -> bool:
-        return bool(self.uscis and self.partner and self.uscis.casefold() != self.partner.casefold())
+        """Both sides give a value and no form of it agrees: compared transliterated and folded, as the People search
+        folds names (Петренко is Petrenko, Nguyễn is NGUYEN; 李伟 is "Li Wei" or "LiWei")."""
+        if not (self.uscis and self.partner):
+            return False
+        ours, theirs = fold_for_search(self.uscis), fold_for_search(self.partner)
+        return ours != theirs and ours.replace(" ", "") != theirs.replace(" ", "")
 
 
 def _fmt(value) -> str:
@@ -138,6 +172,10 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _country(code) -> str:
+    return country_label(code) if isinstance(code, str) else ""
+
+
 def side_by_side(query: InternationalQuery, partner_person: dict) -> list[ComparedElement]:
     """The partner's data elements beside the USCIS record, element by element."""
     person = query.person
@@ -148,8 +186,9 @@ def side_by_side(query: InternationalQuery, partner_person: dict) -> list[Compar
         ("Aliases", [a for a in person.aliases], partner_person.get("aliases")),
         ("Date of birth", person.date_of_birth, partner_person.get("date_of_birth")),
         ("Gender", gender_label.get(person.gender, ""), gender_label.get(partner_person.get("gender"), partner_person.get("gender"))),
-        ("Country of birth", person.country_of_birth, partner_person.get("country_of_birth")),
-        ("Citizenship", person.citizenships, partner_person.get("countries_of_citizenship")),
+        ("Country of birth", _country(person.country_of_birth), _country(partner_person.get("country_of_birth"))),
+        ("Citizenship", [_country(c) for c in person.citizenships or []],
+         [_country(c) for c in partner_person.get("countries_of_citizenship") or []]),
         ("A-Number", person.a_number, partner_person.get("a_number")),
         ("FIN", person.fin, partner_person.get("fin")),
         ("Partner person ID", "", partner_person.get("partner_person_id")),

@@ -149,12 +149,13 @@ def _send_round1(query: InternationalQuery, *, agreement: Agreement) -> QueryRou
 
 
 def _refer_to_privacy(query: InternationalQuery) -> None:
-    notify_role(Role.PRIVACY_OFFICER, f"Query {query.query_ref} to {query.partner.name} (case {query.case.receipt_number}) waits "
-                f"for your decision before it is sent.", url=f"/privacy/queries/{query.pk}/")
+    notify_role(Role.PRIVACY_OFFICER, f"Case {query.case.receipt_number} ({query.person}): query {query.query_ref} to "
+                f"{query.partner.name} is held and waits for your decision before anything is sent.", url=f"/privacy/queries/{query.pk}/")
 
 
 def _notify_officer_of_hold(query: InternationalQuery, message: str) -> None:
-    notify_users([query.requestor_id], message, kind=Notification.Kind.ACTION, url=f"/queries/{query.pk}/")
+    notify_users([query.requestor_id], f"Case {query.case.receipt_number} ({query.person}): {message}", kind=Notification.Kind.ACTION,
+                 url=f"/queries/{query.pk}/")
 
 
 def query_rescreen(query_id: int) -> str:
@@ -305,19 +306,27 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
     return rnd
 
 
-def _check_round3_allowed(query: InternationalQuery) -> None:
+def round3_refusal(query: InternationalQuery) -> QueryError | None:
+    """Why round 3 cannot be asked of this query now, or None. The one place it is worded: the round-3 page asks
+    before it offers the form, the service asks before CIS and again under the lock."""
     if query.rounds.count() >= MAX_ROUNDS:
-        raise RoundLimitReached(
-            "This query has already had its three rounds; a partner can be asked at most three times per query "
-            "(ICD §3). Nothing was sent.",
+        return RoundLimitReached(
+            "This query has already had its three rounds; a partner can be asked at most three times per query (ICD §3).",
             code="round_limit",
         )
     if not query_can_ask_round3(query):
-        raise QueryError(
+        return QueryError(
             f"A third round can be asked only after the partner's round-2 response; this query is "
-            f"'{QueryStatus(query.status).label}'. Nothing was sent.",
+            f"'{QueryStatus(query.status).label}'.",
             code="wrong_state",
         )
+    return None
+
+
+def _check_round3_allowed(query: InternationalQuery) -> None:
+    refusal = round3_refusal(query)
+    if refusal is not None:
+        raise type(refusal)(f"{refusal.message} Nothing was sent.", code=refusal.code)
 
 
 def _screen_followup(actor, query: InternationalQuery) -> tuple[Agreement, dict]:
@@ -531,8 +540,9 @@ def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, d
                                                expires_at=timezone.now() + timedelta(days=days))
         referral_grant(referral)
         Notification.objects.create(user=analyst, kind=Notification.Kind.ACTION, url=f"/queries/{query.pk}/",
-                                    message=f"{actor.get_username()} referred query {query.query_ref} to you "
-                                            f"until {referral.expires_at:%Y-%m-%d}."[:300])
+                                    message=f"Case {query.case.receipt_number} ({query.person}): "
+                                            f"{actor.get_full_name() or actor.get_username()} referred the results of query "
+                                            f"{query.query_ref} ({query.partner.name}) to you until {referral.expires_at:%Y-%m-%d}."[:300])
     return referral
 
 

@@ -34,6 +34,10 @@ class RoundView:
     files: list[ResponseAttachment] = field(default_factory=list)
 
     @property
+    def any_differs(self) -> bool:
+        return any(row.differs for row in self.comparison)
+
+    @property
     def requested_labels(self) -> list[str]:
         return [REQUESTED_ITEM_LABELS.get(item, item) for item in self.round.requested_items]
 

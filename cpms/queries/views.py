@@ -12,11 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from urllib.parse import urlencode
 
 from cpms.core.files import file_response
-from cpms.core.forms import CaseSearchForm
 from cpms.core.permissions import access_case_for_user, page_number
 from cpms.core.roles import Role, has_role
 
-from .forms import QueryNewForm, ReferralForm, ReferralRevokeForm, Round3Form
+from .forms import CaseListForm, QueryNewForm, ReferralForm, ReferralRevokeForm, Round3Form
 from .pdf import render_query_pdf
 from cpms.audit.models import AccessLogEntry
 from cpms.audit.services import read_recorded
@@ -25,9 +24,9 @@ from .permissions import (access_query_for_action, access_query_for_user, access
                           read_attachment_for_user, read_query_for_user)
 from cpms.core.models import Partner
 
-from .selectors import my_cases_page, partner_options_for, queries_for_case, referrals_for_analyst
+from .selectors import CASE_SHOWS, my_cases_page, partner_options_for, queries_for_case, referrals_for_analyst
 from .services import (QueryError, query_close, query_request_round3, query_submit, referral_create,
-                       referral_revoke)
+                       referral_revoke, round3_refusal)
 from .ui_selectors import query_view
 from .workflow import QueryStatus
 
@@ -38,11 +37,16 @@ CASES_PER_PAGE = 25
 @login_required
 @require_GET
 def my_cases_view(request):
-    form = CaseSearchForm(request.GET)
-    search = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    page = my_cases_page(request.user, search=search, number=page_number(request.GET.get("page")), per_page=CASES_PER_PAGE)
-    return render(request, "core/my_cases.html", {"form": form, "search": search, "page": page,
-                                                  "query": urlencode({"q": search}) if search else ""})
+    """An officer's cases; a supervisor's team's cases, with the officers each is assigned to."""
+    form = CaseListForm(request.GET)
+    search, show = form.values()
+    page = my_cases_page(request.user, search=search, show=show, number=page_number(request.GET.get("page")),
+                         per_page=CASES_PER_PAGE)
+    params = {k: v for k, v in (("q", search), ("show", show)) if v}
+    return render(request, "core/my_cases.html", {
+        "form": form, "search": search, "show": show, "show_label": CASE_SHOWS.get(show, ("",))[0], "page": page,
+        "query": urlencode(params), "team": has_role(request.user, Role.SUPERVISOR),
+    })
 
 
 @login_required
@@ -104,14 +108,21 @@ def query_timeline_partial(request, pk):
     if request.GET.get("v") == view.version:
         return HttpResponse(status=204)  # nothing new shown: no read to record
     read_recorded(request, query, person_id=query.person_id, context={"partial": "timeline"})
-    return render(request, "queries/_live.html", {"view": view})
+    return render(request, "queries/_live.html", {"view": view, "partial": True})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def query_round3(request, pk):
+    """A form that cannot succeed is not offered: after the third round, or while a round is awaited, the page says
+    why instead (a POST then changes nothing)."""
     query = access_query_for_action(request.user, pk)
     refusal = None
+    unavailable = round3_refusal(query)
+    if unavailable is not None:
+        refusal = f"{unavailable.message} Nothing was sent." if request.method == "POST" else None
+        return render(request, "queries/query_round3.html", {"query": query, "form": None, "refusal": refusal,
+                                                             "unavailable": unavailable.message})
     if request.method == "GET":
         form = Round3Form()
     else:
@@ -124,6 +135,8 @@ def query_round3(request, pk):
                     form.add_query_error(exc)
                 else:
                     refusal = exc.message
+                    if exc.code in ("round_limit", "wrong_state"):  # another click got there first: no form to offer
+                        form = None
             else:
                 messages.success(request, f"Round 3 sent to {query.partner.name} through IDENT.")
                 return redirect("query-detail", pk=query.pk)

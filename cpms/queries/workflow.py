@@ -55,6 +55,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 AWAITING_PARTNER = frozenset({S.SUBMITTED, S.AWAITING_ROUND2, S.AWAITING_ROUND3})
 HELD = frozenset({S.HELD_CIS, S.HELD_PRIVACY})
+# The partner has answered and the officer decides what next (a third round, or close): the officer's own work.
+WAITING_FOR_OFFICER = frozenset({S.RESPONDED})
 
 
 # --- the rules the pages, the API and the services ask (the one place each is written) ------------------------

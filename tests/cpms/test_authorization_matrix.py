@@ -41,6 +41,7 @@ OBJECT_URLS = {
     "notification-open": ("get", ["notification"], {"officer"}),  # one's own notifications only
     "icts-case": ("get", ["icts"], ICTS),
     "icts-assign": ("post", ["icts"], ICTS),
+    "icts-bulk-assign": ("post", [], {"icts_reviewer"}),  # the cases ticked on the queue (none here): reviewers only
     "icts-package": ("get", ["icts"], ICTS),
     "icts-upload": ("post", ["icts"], ICTS),
     "icts-attachment": ("get", ["icts", "icts_att"], ICTS),
@@ -101,6 +102,9 @@ LIST_URLS = {
     "api-obim-package-list": ("sent", lambda o: o.case_number, OBIM),
 }
 
+# A list opened with these parameters (a reviewer's bare /icts/ opens on "In review": a redirect).
+LIST_QUERY = {"icts-queue": "?status="}
+
 # Not about any user's object: the expected status for everyone (anonymous included, unless said).
 OPEN_URLS = {
     "healthz": ("get", 200, 200),
@@ -117,7 +121,7 @@ OPEN_URLS = {
 
     "api-token": ("post", 400, 400),  # credentials, not a session
     "ident_bridge:messages": ("post", 401, 401),  # IDENT's HMAC signature, not a user
-    "home": ("get", 302, 302),
+    "home": ("get", 200, 302),  # each role's own work (a user with no role is told whom to ask)
     "notifications": ("get", 200, 302),
     "notifications-read": ("post", 302, 302),
     "api-schema": ("get", 200, 401),
@@ -187,7 +191,7 @@ def test_object_url_allows_exactly_its_table(world, name):
 @pytest.mark.parametrize("name", sorted(LIST_URLS))
 def test_list_shows_the_object_to_exactly_its_table(world, name):
     key, marker_of, allowed = LIST_URLS[name]
-    url = reverse(name)
+    url = reverse(name) + LIST_QUERY.get(name, "")
     marker = marker_of(world[key]).encode() if key else None
     wrong = {}
     for persona in PERSONAS:

@@ -94,6 +94,37 @@ def test_work_queue_pages_follow_the_querysets_order(icts_cases, who, filters):
     assert all_pages(lambda **kw: work_queue_page(user, **filters, **kw)) == expected
 
 
+@pytest.mark.parametrize("who", [0, 1, 2])
+@pytest.mark.parametrize("sort", ["due", "-due", "received", "-received"])
+@pytest.mark.parametrize("filters", [{}, {"mine": True}, {"priority": "low"}])
+def test_sorted_work_queue_pages_follow_the_querysets_order(icts_cases, who, sort, filters):
+    user = icts_cases[who]
+    expected = list(work_queue(user, sort=sort, **filters).values_list("pk", flat=True))
+    assert all_pages(lambda **kw: work_queue_page(user, sort=sort, **filters, **kw)) == expected
+
+
+@pytest.mark.parametrize("who", [0, 2])
+def test_sorted_pages_walk_in_small_chunks_and_fall_back_to_the_grants(icts_cases, who, monkeypatch):
+    """Chunks of 2 and at most 4 rows read: some pages are walked, the deeper ones fall back to the EXISTS query."""
+    from functools import partial
+
+    from cpms.core import permissions
+    from icts import selectors
+
+    calls = []
+
+    def walk(*args, **kwargs):
+        page = partial(permissions.granted_walk, chunk=2, max_rows=4)(*args, **kwargs)
+        calls.append(page is not None)
+        return page
+
+    monkeypatch.setattr(selectors, "granted_walk", walk)
+    user = icts_cases[who]
+    expected = list(work_queue(user, sort="-received").values_list("pk", flat=True))
+    assert all_pages(lambda **kw: work_queue_page(user, sort="-received", **kw), per_page=2) == expected
+    assert True in calls and False in calls
+
+
 def test_obim_queue_pages_follow_the_querysets_order(db, django_capture_on_commit_callbacks, monkeypatch):
     from icts import services
     from icts.selectors import obim_queue, obim_queue_page

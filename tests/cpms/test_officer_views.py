@@ -119,7 +119,7 @@ def test_accepting_the_banner_records_it_and_goes_to_a_safe_next_only(db):
     assert Client().post(reverse("system-use"), {"next": "https://elsewhere.example/"})["Location"] == reverse("login")
 
 
-def test_login_with_password_lands_on_my_cases(world):
+def test_login_with_password_lands_on_the_home_page(world):
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -130,9 +130,8 @@ def test_login_with_password_lands_on_my_cases(world):
     second = client.get(reverse("home"))  # the password alone is not enough
     assert second.status_code == 302 and second["Location"] == reverse("mfa") + "?next=%2F"
     assert client.post(second["Location"], {"token": f"{totp(device.bin_key):06d}"})["Location"] == "/"
-    landing = client.get(reverse("home"))
-    assert landing.status_code == 302 and landing["Location"] == reverse("my-cases")
-    assert client.get(reverse("home"))["Location"] == reverse("my-cases")
+    landing = client.get(reverse("home")).content.decode()
+    assert "<h1>Your work</h1>" in landing and 'href="/cases/?show=waiting"' in landing
     assert world["case"].receipt_number in client.get(reverse("my-cases")).content.decode()
 
 
@@ -483,3 +482,60 @@ def test_countries_by_name_and_notifications_name_the_case_and_person(world, res
     assert "Syria (SYR)" in page
     note = Notification.objects.filter(user=world["owner"]).first()
     assert note.message.startswith(f"Case {world['case'].receipt_number} ({world['case'].person}): ")
+
+
+def test_round3_form_is_not_offered_after_three_rounds_and_the_page_says_why(world, responded, django_capture_on_commit_callbacks):
+    client = browser(world["owner"])
+    url = reverse("query-round3", args=[responded.pk])
+    assert 'name="requested_items"' in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        services.query_request_round3(actor=world["owner"], query=responded, requested_items=["biographic"], justification="Why")
+    waiting = client.get(url).content.decode()  # round 3 is asked and outstanding
+    assert "Round 3 cannot be asked" in waiting and "already had its three rounds" in waiting
+    assert 'name="requested_items"' not in waiting and f'action="{url}"' not in waiting and "Nothing was sent" not in waiting
+    deliver_response(responded, round_number=3, attachments=[])
+    done = client.get(url).content.decode()
+    assert "Round 3 cannot be asked" in done and "already had its three rounds" in done and f'action="{url}"' not in done
+    assert "Ask for a third round" not in client.get(reverse("query-detail", args=[responded.pk])).content.decode()
+
+
+def test_round3_form_is_not_offered_before_the_partners_round2_response(world, submitted):
+    html = browser(world["owner"]).get(reverse("query-round3", args=[submitted.pk])).content.decode()
+    assert "Round 3 cannot be asked" in html and "only after the partner&#x27;s round-2 response" in html
+    assert 'name="requested_items"' not in html
+
+
+def test_new_query_is_not_offered_for_a_person_without_a_fin(world):
+    case = CaseFactory(officers=[world["owner"]], person=PersonFactory(fin=None))
+    client = browser(world["owner"])
+    page = client.get(reverse("case-detail", args=[case.pk])).content.decode()
+    assert reverse("query-new", args=[case.pk]) not in page and "has no FIN" in page
+    form = client.get(reverse("query-new", args=[case.pk])).content.decode()
+    assert "No fingerprint query is possible" in form and 'name="partner"' not in form
+
+
+def test_comparison_transliterates_names_and_says_differences_only_when_some_differ(world, submitted):
+    submitted.person.family_name, submitted.person.given_names = "Petrenko", "Oleg"
+    submitted.person.save()
+    deliver_result(submitted)
+    message = icd.envelope("query.response", "CAN", {
+        "query_ref": submitted.query_ref, "round": 2, "responder": {"name": "IRCC analyst", "organization": "IRCC"},
+        "responded_at": "2026-11-25T14:00:00Z", "attachments": [],
+        "person": {"family_name": "Петренко", "given_names": "OLEG", "country_of_birth": submitted.person.country_of_birth or "SYR"}})
+    services.round_record_response(message=message, inbound=store_inbound(message))
+    html = browser(world["owner"]).get(reverse("query-detail", args=[submitted.pk])).content.decode()
+    assert "cpms-differs" not in html and "differences highlighted" not in html
+    assert "beside the USCIS record: no value differs</caption>" in html
+
+
+def test_query_page_announces_only_its_status_line(world, submitted):
+    client = browser(world["owner"])
+    html = client.get(reverse("query-detail", args=[submitted.pk])).content.decode()
+    assert html.count("aria-live") == 1
+    assert re.search(r'<p id="query-announce" class="usa-sr-only" role="status" aria-live="polite" aria-atomic="true">Query '
+                     rf'{submitted.query_ref}: Submitted', html)
+    assert '<div id="query-live">' in html  # the timeline is swapped, not announced
+    deliver_result(submitted)
+    partial = client.get(reverse("query-timeline-partial", args=[submitted.pk]), {"v": "stale"}).content.decode()
+    assert re.search(rf'<span id="query-announce" hx-swap-oob="innerHTML">Query {submitted.query_ref}: Match \(awaiting round 2\)',
+                     partial)

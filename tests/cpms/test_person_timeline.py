@@ -2,6 +2,7 @@
 officer (gets 404), and the officer whose query makes the events."""
 
 import csv
+import re
 import io
 
 import pytest
@@ -107,3 +108,21 @@ def test_the_pages_csv_and_pdf_for_a_privacy_officer_and_404_for_others(world, c
     client.post(reverse("system-use"))
     assert client.get(reverse("privacy-person", args=[world["person"].pk])).status_code == 404
     assert client.get(reverse("privacy-people"), {"q": "Petrenko"}).status_code == 404
+
+
+def test_the_live_region_is_the_result_line_and_dates_are_plain_text_with_their_format(world, client):
+    client.force_login(world["privacy"])
+    client.post(reverse("system-use"))
+    html = client.get(reverse("privacy-person", args=[world["person"].pk])).content.decode()
+    content = html.split("<h1>", 1)[1].split("</ol>", 1)[0]  # the page's own content, to the end of the timeline
+    live = re.findall(r"<[^>]*(?:aria-live|role=\"status\")[^>]*>", content)
+    assert live == ['<p id="timeline-status" class="cpms-result-count" role="status" aria-live="polite">']
+    status = re.search(r'id="timeline-status"[^>]*>(.*?)</p>', html, re.S).group(1)
+    assert re.fullmatch(r"Showing the \d+ events\.", status)  # only the count: the timeline is outside it
+    assert "cpms-timeline" in html.split('id="timeline-status"')[1] and "cpms-timeline" not in status
+    for name in ("date_from", "date_to"):
+        assert re.search(rf'id="id_{name}" name="{name}"\s+type="text"', html)
+        assert f'<div class="usa-hint" id="id_{name}-hint">Write the date as YYYY-MM-DD, for example 2026-11-25.</div>' in html
+    assert 'type="date"' not in html
+    none = client.get(reverse("privacy-person", args=[world["person"].pk]), {"partner": "AUS", "user": "nobody"}).content.decode()
+    assert '<p id="timeline-status" class="cpms-result-count" role="status" aria-live="polite">No events match the filters.</p>' in none

@@ -2,6 +2,7 @@
 queue, deciding a referral (withhold, errors per field, the statutory floor), and augmentation through IDENT."""
 
 import json
+import re
 
 import pytest
 from django.contrib.messages import get_messages
@@ -82,6 +83,29 @@ def test_decisions_list_shows_each_decision_and_filters(world, shared, django_ca
     assert "No decision matches these filters" in client.get(reverse("privacy-decisions"), {"partner": "AUS"}).content.decode()
 
 
+def test_decisions_list_names_the_rule_that_decided_a_withheld_t_visa_holder(world, django_capture_on_commit_callbacks):
+    person = PersonFactory(fin="FIN3000000003")
+    cis_record(person, {"protected_class": ProtectedClass.ASYLUM, "consent_partners": ["CAN"]}, ProtectedClass.T)
+    req = receive(request_message(request_ref="CAN-T-1", fin="FIN3000000003"), django_capture_on_commit_callbacks)
+    decision = Decision.objects.get(partner_request=req)
+    assert decision.outcome == "withhold" and {r["action"] for r in decision.reasons} == {"share", "withhold"}
+    html = browser(world["users"]["privacy_officer"]).get(reverse("privacy-decisions")).content.decode()
+    row = re.search(r"<tr>(?:(?!</tr>).)*CAN-T-1.*?</tr>", html, re.S).group(0)
+    assert "T nonimmigrant (trafficking victim)" in row and "8 U.S.C. 1367" in row
+    assert "Asylum" not in row and "consent" not in row  # the share reason that lost is not the one shown
+    page = browser(world["users"]["privacy_officer"]).get(reverse("partner-request", args=[req.pk])).content.decode()
+    assert page.count("Decided the outcome") == 1  # on the request, every reason, the deciding one marked
+
+
+def test_privacy_notifications_name_the_request_the_person_and_why(world, referred):
+    from cpms.core.models import Notification
+
+    note = Notification.objects.filter(user=world["users"]["privacy_officer"]).latest("id")
+    person = referred.person
+    assert note.message.startswith(f"Canada request CAN-REF-1 about {person}: referred to a privacy officer")
+    assert "Why: " in note.message and note.url == f"/privacy/referrals/{referred.pk}/"
+
+
 @pytest.mark.parametrize("persona,status", [("privacy_officer", 200), ("icts_analyst", 404), ("officer", 404), ("obim_analyst", 404)])
 def test_privacy_lists_personas(world, shared, persona, status):
     client = browser(world["users"][persona])
@@ -130,7 +154,7 @@ def test_request_page_shows_the_request_the_decisions_and_the_cis_answer(world, 
     html = browser(world["users"]["privacy_officer"]).get(reverse("partner-request", args=[req.pk])).content.decode()
     assert "As received (CAN-v1)" in html and "<code>surname</code>" in html and "Normalised (uniform-v1)" in html
     assert "Referred to a privacy officer" in html and "On receipt of the request" in html
-    assert "Asylum applicant or asylee" in html and "<td>CAN</td>" in html and "<td>SYR</td>" in html
+    assert "Asylum applicant or asylee" in html and "<td>Canada (CAN)</td>" in html and "<td>Syria (SYR)</td>" in html
     assert "No active rule set" in html and reverse("privacy-referral-resolve", args=[req.pk]) in html
 
 

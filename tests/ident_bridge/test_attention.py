@@ -162,7 +162,7 @@ def test_partner_rejecting_an_augmentation_tells_its_requester(admins, monkeypat
            "partner": "CAN", "body": {"acked_message_id": str(aug.outbox_message.message_id), "status": "rejected",
                                       "detail": "unknown request_ref"}}
     inbound_process(store_inbound(ack).pk)
-    assert notified(analyst, f"Augmentation {aug.augment_ref}")
+    assert notified(analyst, f"augmentation {aug.augment_ref} did not reach Canada")
     for user in admins:
         assert notified(user, "was rejected by the partner")
     # The partner said no: a new question may now be asked (the rejected one no longer waits for an answer).
@@ -190,7 +190,7 @@ def test_partner_rejecting_a_response_tells_the_analyst_and_the_approver(admins,
            "partner": "CAN", "body": {"acked_message_id": str(row.message_id), "status": "rejected", "detail": "mailbox full"}}
     inbound_process(store_inbound(ack).pk)
     assert IctsCase.objects.get().status == "delivery_failed"
-    assert notified(analyst, "did not reach CAN: mailbox full") and notified(reviewer, "did not reach CAN: mailbox full")
+    assert notified(analyst, "did not reach Canada: mailbox full") and notified(reviewer, "did not reach Canada: mailbox full")
     for user in admins:
         assert notified(user, "was rejected by the partner")
 

@@ -41,3 +41,14 @@ def country(code: str) -> str:
 @register.filter
 def countries(codes) -> str:
     return ", ".join(labels.country_label(c) for c in codes or [])
+
+
+@register.filter
+def reason_label(code: str) -> str:
+    """Why a partner or USCIS asks, in words ("Application for a benefit", not `application`)."""
+    return labels.label(labels.REASON_LABELS, code) if code else ""
+
+
+@register.filter
+def priority_label(code: str) -> str:
+    return labels.label(labels.PRIORITY_LABELS, code) if code else ""
