@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from cpms.partner_requests.selectors import request_accuracy
 
+from cpms.core.models import epoch_ms
 from cpms.core.permissions import GrantPage, granted_count, granted_page, granted_walk
 from cpms.core.roles import Role, has_role
 
-from .models import IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission
+from .models import PRIORITY_RANK, IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission
 from .permissions import CASE_VIEW, OBIM_VISIBLE, PACKAGE_VIEW, cases_visible_to, packages_visible_to_obim
 from .workflow import ACTIVE
 
@@ -63,6 +64,7 @@ def work_queue_page(user, *, number: int = 1, per_page: int = 50, sort: str = "p
     it walks that column's index and probes each case's grant (bench/queues.py measures both)."""
     if not has_role(user, Role.ICTS_ANALYST, Role.ICTS_REVIEWER):
         return GrantPage([], number=1, has_next=False)
+    filters = {**filters, "now": filters.get("now") or timezone.now()}  # one "now" for the filter and the key ranges
     if sort in SORTS and sort != "priority":
         ordered = IctsCase.objects.filter(_queue_filter(user, **filters)).order_by(*SORTS[sort])
         page = granted_walk(user, CASE_VIEW, ordered=ordered, queryset=IctsCase.objects.select_related(*_QUEUE_RELATED),
@@ -76,7 +78,24 @@ def work_queue_page(user, *, number: int = 1, per_page: int = 50, sort: str = "p
     return granted_page(user, CASE_VIEW, queryset=IctsCase.objects.select_related(*_QUEUE_RELATED),
                         user_model=IctsCaseUserObjectPermission, group_model=IctsCaseGroupObjectPermission,
                         where=_queue_filter(user, **filters), descending=False, number=number, per_page=per_page,
-                        user_grants_only=bool(filters.get("mine")))
+                        user_grants_only=bool(filters.get("mine")), key_ranges=_due_key_ranges(**filters))
+
+
+def _due_key_ranges(*, priority: str = "", overdue: bool = False, due_soon: bool = False, now=None, **_) -> list | None:
+    """A due-date filter as sort_key intervals (IctsCase.grant_sort_key: priority_rank << 42, plus the due time in
+    ms), one per priority: the queue's page then reads only the grants that can match. It relies on the grants'
+    sort_key following the case's due date: set when the case opens (its due date never changes after), and
+    grants_refresh_sort_key is what anything that ever moves a due date must call."""
+    if not (overdue or due_soon):
+        return None
+    now = now or timezone.now()
+    lo, hi = 0, 1 << 42
+    if overdue:
+        hi = min(hi, epoch_ms(now))
+    if due_soon:
+        lo, hi = max(lo, epoch_ms(now)), min(hi, epoch_ms(now + DUE_SOON))
+    ranks = [PRIORITY_RANK[priority]] if priority in PRIORITY_RANK else sorted(set(PRIORITY_RANK.values()))
+    return [((rank << 42) + lo, (rank << 42) + hi) for rank in ranks] if lo < hi else [(0, 0)]
 
 
 def work_queue_count(user, *, cap: int = COUNT_CAP, **filters) -> tuple[int, bool]:

@@ -238,7 +238,8 @@ def page_number(raw) -> int:
 
 
 def granted_page(user, perm: str, *, queryset, user_model, group_model, where: Q | None = None, descending: bool,
-                 number: int, per_page: int, user_grants_only: bool = False) -> GrantPage:
+                 number: int, per_page: int, user_grants_only: bool = False,
+                 key_ranges: list[tuple[int, int]] | None = None) -> GrantPage:
     """Page `number` of the objects `user` holds `perm` on, in the order of the grants' sort_key.
 
     Each source of grants (the user's own, the user's groups') is read as one range scan of its index
@@ -257,10 +258,15 @@ def granted_page(user, perm: str, *, queryset, user_model, group_model, where: Q
         group_ids = list(user.groups.values_list("pk", flat=True))
         if group_ids:
             sources.append(group_model.objects.filter(condition, group_id__in=group_ids, permission_id=pid))
+    # key_ranges: the only sort_key intervals [lo, hi) that can match (a due-date filter on a queue ordered by priority
+    # then due date is one interval per priority); each is its own range scan, instead of one scan that walks past
+    # every grant outside them.
+    ranges = [Q(sort_key__gte=lo, sort_key__lt=hi) for lo, hi in key_ranges] if key_ranges else [Q()]
     keyed: dict[int, int] = {}
     for source in sources:
-        for object_id, sort_key in source.order_by(*order).values_list("content_object_id", "sort_key")[:need]:
-            keyed.setdefault(object_id, sort_key)
+        for in_range in ranges:
+            for object_id, sort_key in source.filter(in_range).order_by(*order).values_list("content_object_id", "sort_key")[:need]:
+                keyed.setdefault(object_id, sort_key)
     ordered = sorted(keyed.items(), key=lambda kv: (kv[1], kv[0]), reverse=descending)
     window = ordered[(number - 1) * per_page: number * per_page + 1]
     ids = [object_id for object_id, _ in window[:per_page]]

@@ -76,7 +76,8 @@ def icts_cases(db, django_capture_on_commit_callbacks):
     for i in range(10):
         req = receive_request(request_message(request_ref=f"CAN-PAGE-{i}", priority=("high", "medium", "low")[i % 3]),
                               django_capture_on_commit_callbacks)
-        IctsCase.objects.filter(pk=req.icts_case.pk).update(due_at=timezone.now() + timedelta(hours=(i * 5) % 7))
+        # due from four days ago to eight days ahead: overdue, due within the week and later, in every priority
+        IctsCase.objects.filter(pk=req.icts_case.pk).update(due_at=timezone.now() + timedelta(days=(i * 5) % 13 - 4, hours=i))
         case = IctsCase.objects.get(pk=req.icts_case.pk)
         grants_refresh_sort_key(case, IctsCaseGroupObjectPermission)
         if i % 3 == 1:
@@ -87,11 +88,16 @@ def icts_cases(db, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize("who", [0, 1, 2])
-@pytest.mark.parametrize("filters", [{}, {"mine": True}, {"priority": "high"}, {"status": "preparing"}])
+@pytest.mark.parametrize("filters", [{}, {"mine": True}, {"priority": "high"}, {"status": "preparing"}, {"overdue": True},
+                                     {"due_soon": True}, {"priority": "medium", "due_soon": True},
+                                     {"mine": True, "overdue": True}, {"overdue": True, "due_soon": True}])
 def test_work_queue_pages_follow_the_querysets_order(icts_cases, who, filters):
     user = icts_cases[who]
+    filters = {**filters, "now": timezone.now()}
     expected = list(work_queue(user, **filters).values_list("pk", flat=True))
     assert all_pages(lambda **kw: work_queue_page(user, **filters, **kw)) == expected
+    if who == 2 and not filters.get("mine") and not (filters.get("overdue") and filters.get("due_soon")):  # the reviewer's list is never empty here
+        assert expected
 
 
 @pytest.mark.parametrize("who", [0, 1, 2])

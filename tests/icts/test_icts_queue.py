@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from cpms.core.labels import time_left
 from icts import services
-from icts.models import IctsCase
+from cpms.core.permissions import grants_refresh_sort_key
+from icts.models import IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission
 from icts.selectors import work_queue_count
 from icts.workflow import CaseStatus
 from tests.factories import AgreementFactory, PersonFactory, UserFactory, cis_record, request_message
@@ -30,6 +31,7 @@ def world(db, django_capture_on_commit_callbacks):
     for case, received, due in zip(cases, (now - timedelta(days=9), now - timedelta(days=5), now - timedelta(days=1)),
                                    (now - timedelta(hours=3), now + timedelta(days=10), now + timedelta(days=2)), strict=True):
         IctsCase.objects.filter(pk=case.pk).update(received_at=received, due_at=due)
+        grants_refresh_sort_key(IctsCase.objects.get(pk=case.pk), IctsCaseUserObjectPermission, IctsCaseGroupObjectPermission)
     users = {r: UserFactory(role=r) for r in ("icts_analyst", "icts_reviewer", "officer")}
     users["other_analyst"] = UserFactory(role="icts_analyst", first_name="Olga", last_name="Other")
     return {"cases": cases, "users": users, "person": person}

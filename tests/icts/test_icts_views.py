@@ -17,7 +17,8 @@ from cpms.core import views as core_views
 from ident_bridge.inbound import inbound_process
 from ident_bridge.models import OutboxMessage
 from icts import services
-from icts.models import IctsCase, ResponsePackage
+from cpms.core.permissions import grants_refresh_sort_key
+from icts.models import IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission, ResponsePackage
 from icts.workflow import CaseStatus
 from tests.factories import AgreementFactory, PartnerFactory, PersonFactory, UserFactory, cis_record, jpeg_bytes, png_bytes, request_message, store_inbound
 from tests.fakes import ident_accepts_everything
@@ -97,6 +98,8 @@ def test_queue_is_sorted_by_priority_then_due_date_and_filters(world, django_cap
     later_high = receive(request_message(request_ref="CAN-REQ-HIGH2", priority="high"), django_capture_on_commit_callbacks)
     IctsCase.objects.filter(pk=later_high.pk).update(due_at=world["case"].due_at + timedelta(hours=5))
     IctsCase.objects.filter(pk=low.pk).update(due_at=timezone.now() - timedelta(days=1))  # overdue, still after the highs
+    for moved in (later_high, low):  # as a change of due date must: the grants' sort keys follow
+        grants_refresh_sort_key(IctsCase.objects.get(pk=moved.pk), IctsCaseUserObjectPermission, IctsCaseGroupObjectPermission)
     client = browser(world["users"]["icts_analyst"])
 
     html = client.get(reverse("icts-queue")).content.decode()

@@ -303,9 +303,11 @@ def celery_to_redis(settings, integration_redis_url: str) -> Iterator[str]:
     tasks eagerly: test settings run them in-process, which would make the web app send to IDENT itself."""
     from cpms.celery import app
 
+    # Read before the settings change: app.conf is loaded from Django's settings on first use, and when that is here,
+    # reading after would save the changed values and leave every later test of the session enqueuing to Redis.
+    saved = {"task_always_eager": app.conf.task_always_eager, "broker_url": app.conf.broker_url}
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = integration_redis_url
-    saved = {"task_always_eager": app.conf.task_always_eager, "broker_url": app.conf.broker_url}
     app.conf.task_always_eager = False
     app.conf.broker_url = integration_redis_url
     _reset_celery_connections(app)
