@@ -14,7 +14,7 @@ from cpms.queries.selectors import queries_held_for_privacy
 def privacy_section(user) -> Section:
     referrals = reverse("privacy-referrals")
     return Section(title="Privacy decisions", tiles=[
-        tile("Partner requests referred to you", capped_count(referral_queue(user)), referrals, tone="urgent",
+        tile("Partner requests referred to you", capped_count(referral_queue(user)), f"{referrals}#referred-requests", tone="urgent",
              hint="A protected person's record was asked for: share or withhold."),
         tile("USCIS queries held for you", capped_count(queries_held_for_privacy(user)), f"{referrals}#held-queries",
              tone="urgent", hint="A query about a protected person waits for your decision before it is sent."),
