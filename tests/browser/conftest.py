@@ -9,6 +9,9 @@ tests/integration/harness.py (live server + real Celery worker + IDENT simulator
 - On failure every page the test opened is saved as a screenshot and its HTML in the test's tmp_path (next to
   the worker's and the simulator's logs), and the failure report names the files.
 
+- `audit`: `audit("officer")` starts a journey's accessibility and small-screen audit with screenshots
+  (tests/browser/audit.py).
+
 Helpers for the tests themselves (signing in, ...) are in tests/browser/pages.py.
 """
 
@@ -21,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from playwright.sync_api import Browser, Error as PlaywrightError, Page, expect, sync_playwright
+
+from tests.browser.audit import Audit
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -177,6 +182,24 @@ def new_page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -
 @pytest.fixture
 def page(new_page: Callable[[], Page]) -> Page:
     return new_page()
+
+
+@pytest.fixture
+def audit(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Audit]]:
+    """`audit("officer")`: the journey's Audit (tests/browser/audit.py), screenshots in var/screenshots/officer/.
+    A journey that passed but never called `assert_clean()` on an Audit that found problems fails here."""
+    audits: list[Audit] = []
+
+    def start(journey: str) -> Audit:
+        audits.append(Audit(journey))
+        return audits[-1]
+
+    yield start
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.passed:
+        for journey_audit in audits:
+            if not journey_audit.reported:
+                journey_audit.assert_clean()
 
 
 def _save_artifacts(item: pytest.Item) -> list[str]:

@@ -90,5 +90,8 @@ def assert_page_healthy(page: Page) -> None:
     """No uncaught script error in the page so far, and every static asset (USWDS, htmx, cpms.js) loaded."""
     log = getattr(page, "cpms_log", None)
     assert log is not None, "not a page opened by the `page`/`new_page` fixtures"
-    problems = [e for e in log.entries if e.startswith("page error") or ("/static/" in e and not e.startswith("console"))]
+    # A request the browser cancelled because the page navigated on (net::ERR_ABORTED: a favicon or a font still
+    # loading when a link is followed) is not a problem; a missing or refused asset is.
+    problems = [e for e in log.entries if e.startswith("page error")
+                or ("/static/" in e and not e.startswith("console") and "net::ERR_ABORTED" not in e)]
     assert not problems, "the page had problems:\n" + "\n".join(problems)

@@ -19,7 +19,8 @@ from playwright.sync_api import Locator, Page, expect
 from cpms.core.reference_data import load_reference_data
 from icts.models import IctsCase
 from ident_bridge.models import OutboxMessage
-from tests.browser.pages import assert_page_healthy, log_in, log_out
+from tests.browser.audit import assert_all_clean
+from tests.browser.pages import assert_page_healthy, go_to, log_in, log_out
 from tests.factories import PersonFactory, UserFactory, cis_record
 from tests.integration.harness import Stack, dump
 
@@ -35,8 +36,9 @@ def set_checked(page: Page, checkbox: Locator, checked: bool) -> None:
     expect(checkbox).to_be_checked(checked=checked)
 
 
-def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: Stack, page: Page, tmp_path: Path):
+def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: Stack, page: Page, tmp_path: Path, audit):
     live = cpms_stack.live_url
+    analyst_pages, reviewer_pages, obim_pages = audit("icts-analyst"), audit("icts-reviewer"), audit("obim-analyst")
     load_reference_data()  # Canada's operative agreement: which elements and documents a response may carry
     person = PersonFactory(fin=FIN, a_number="A201234567", family_name="Haddad", given_names="Amal")
     cis_record(person)  # CIS knows the person and holds no protected class: the request may be answered
@@ -52,16 +54,20 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
         describe=lambda: dump(list(IctsCase.objects.values("case_number", "status"))))
 
     # --- the analyst: queue, take, prepare, document, submit ---------------------------------------------------
-    log_in(page, live, "icts_analyst", lands_on="ICTS work queue")
+    log_in(page, live, "icts_analyst", lands_on="Your work")
+    analyst_pages.check(page, "home")
+    go_to(page, "Work queue", "ICTS work queue")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=case.case_number))
     expect(row).to_contain_text("Canada")
     expect(row).to_contain_text(ref)
     expect(row).to_contain_text("Open (unassigned)")
+    analyst_pages.check(page, "queue")
     row.get_by_role("button", name=f"Take case {case.case_number}").click()
 
     expect(page.get_by_text(f"Case {case.case_number} is assigned to you.")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"ICTS case {case.case_number}")
     expect(page.locator(".cpms-page-head")).to_contain_text("Preparing the response")
+    analyst_pages.check(page, "case")
     page.get_by_role("link", name="Prepare the response").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Response to Canada request {ref}")
@@ -79,6 +85,7 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
     for checkbox in includes.all():
         label = re.fullmatch(r"Include (.+) in the response", checkbox.evaluate("el => el.labels[0].textContent").strip())[1]
         set_checked(page, checkbox, label in INCLUDED)
+    analyst_pages.check(page, "response-form")
     page.get_by_role("button", name="Save the response").click()
 
     expect(page.get_by_text("The response is saved.")).to_be_visible()
@@ -94,19 +101,24 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
     documents = page.get_by_role("row").filter(has=page.get_by_role("link", name="photo.png"))
     expect(documents).to_contain_text("Photograph")
     expect(documents).not_to_contain_text("Not authorised")
+    analyst_pages.check(page, "uploaded")
     page.get_by_role("button", name="Submit for review").click()
 
     expect(page.get_by_text(f"The response for {case.case_number} is submitted for review.")).to_be_visible()
     expect(page.locator(".cpms-page-head")).to_contain_text("In review")
     expect(page.get_by_role("heading", name="Review the response")).to_have_count(0)  # analysts do not review
+    analyst_pages.check(page, "submitted")
     assert_page_healthy(page)
     log_out(page)
 
     # --- the reviewer approves -------------------------------------------------------------------------------
-    log_in(page, live, "icts_reviewer", lands_on="ICTS work queue")
+    log_in(page, live, "icts_reviewer", lands_on="Your work")
+    reviewer_pages.check(page, "home")
+    go_to(page, "Work queue", "ICTS work queue")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=case.case_number))
     expect(row).to_contain_text("In review")
     expect(row).to_contain_text("Ana Lopez")
+    reviewer_pages.check(page, "queue")
     row.get_by_role("link", name=case.case_number).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"ICTS case {case.case_number}")
@@ -115,6 +127,7 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
         expect(elements).to_contain_text(label)
     expect(elements).not_to_contain_text("A-Number")
     expect(page.get_by_role("link", name="photo.png")).to_be_visible()
+    reviewer_pages.check(page, "review")
     set_checked(page, page.get_by_role("radio", name="Approve and transmit to the partner"), True)
     page.get_by_role("button", name="Record the review").click()
     expect(page.get_by_text(f"Approved. CPMS checks protected status again and sends {case.case_number}")).to_be_visible()
@@ -125,20 +138,25 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
                           describe=lambda: dump(list(IctsCase.objects.values("case_number", "status", "blocked_reason"))))
     page.reload()
     expect(page.locator(".cpms-page-head")).to_contain_text("Delivered to the partner")
+    reviewer_pages.check(page, "approved-delivered")
     assert_page_healthy(page)
     log_out(page)
 
     # --- OBIM sees it delivered and downloads it exactly as sent -------------------------------------------------
-    log_in(page, live, "obim_analyst", lands_on="Transmitted packages")
+    log_in(page, live, "obim_analyst", lands_on="Your work")
+    obim_pages.check(page, "home")
+    go_to(page, "Transmitted packages", "Transmitted packages")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=case.case_number))
     expect(row).to_contain_text(ref)
     expect(row.locator(".cpms-delivery--delivered")).to_have_text("Delivered to the partner")
+    obim_pages.check(page, "transmitted-packages")
     row.get_by_role("link", name=case.case_number).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Package {case.case_number}")
     outbox = OutboxMessage.objects.get(package__case=case)
     expect(page.locator(".cpms-summary")).to_contain_text(str(outbox.message_id))
     expect(page.get_by_text("Rita Moreno, USCIS")).to_be_visible()
+    obim_pages.check(page, "package")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the package exactly as sent (JSON)").click()
     raw = Path(download_info.value.path()).read_bytes()
@@ -159,3 +177,4 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
     received = [m for m in cpms_stack.sim.received() if m["type"] == "request.reply"]
     assert [m["body"] for m in received] == [body], dump(received)
     assert_page_healthy(page)
+    assert_all_clean(analyst_pages, reviewer_pages, obim_pages)

@@ -17,7 +17,7 @@ from cpms.core.reference_data import load_reference_data
 from cpms.queries.models import InternationalQuery, ResponseAttachment
 from cpms.queries.services import query_submit
 from ident_bridge.models import OutboxMessage
-from tests.browser.pages import assert_page_healthy, log_in, primary_nav
+from tests.browser.pages import assert_page_healthy, go_to, log_in, primary_nav
 from tests.factories import CaseFactory, PersonFactory, UserFactory
 from tests.integration.harness import Stack, describe_query
 
@@ -39,14 +39,19 @@ def officer_with_case(username: str = "officer"):
     return officer, case
 
 
-def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms_stack: Stack, page: Page):
+def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms_stack: Stack, page: Page, audit):
     live = cpms_stack.live_url
     officer, case = officer_with_case()
+    pages = audit("officer")  # every page below at 1280 and 390 px: axe, no sideways scroll, screenshots
 
-    log_in(page, live, "officer", lands_on="My cases")
+    log_in(page, live, "officer", lands_on="Your work")
+    pages.check(page, "home")
+    go_to(page, "My cases", "My cases")
+    pages.check(page, "my-cases")
     page.get_by_role("link", name=RECEIPT).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Case {RECEIPT}")
     expect(page.get_by_text("No partner has been queried about this person yet")).to_be_visible()
+    pages.check(page, "case")
 
     # --- round 1: the officer's query ------------------------------------------------------------------------
     page.get_by_role("link", name="New query").click()
@@ -57,6 +62,7 @@ def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms
     page.get_by_label("Reason").select_option(label="Asylum claimant")
     page.get_by_text("High", exact=True).click()
     expect(page.get_by_role("radio", name="High")).to_be_checked()
+    pages.check(page, "new-query")
     page.get_by_role("button", name="Submit the query").click()
 
     expect(page.get_by_text("Query sent to Canada through IDENT.")).to_be_visible()
@@ -90,6 +96,7 @@ def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms
     unread = Notification.objects.filter(user=officer, read_at__isnull=True).count()
     assert unread >= 2, describe_query(query.pk)
     expect(primary_nav(page).get_by_role("link", name=re.compile("Notifications"))).to_contain_text(f"{unread} unread")
+    pages.check(page, "query-round-2")
 
     # --- round 3: the officer's follow-up ----------------------------------------------------------------------
     page.get_by_role("link", name="Ask for a third round").click()
@@ -99,6 +106,7 @@ def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms
     expect(page.get_by_role("checkbox", name="Immigration history")).to_be_checked()
     expect(page.get_by_role("checkbox", name="Document images")).to_be_checked()
     page.get_by_label("Justification").fill("The applicant's account of travel through Canada needs checking.")
+    pages.check(page, "round-3")
     page.get_by_role("button", name="Send round 3 through IDENT").click()
 
     expect(page.get_by_text("Round 3 sent to Canada through IDENT.")).to_be_visible()
@@ -107,19 +115,18 @@ def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms
     expect(round3.get_by_role("heading", name=re.compile("^Response from"))).to_be_visible(timeout=PARTNER_WAIT_MS)
     expect(page.locator(".cpms-summary")).to_contain_text("Completed (three rounds)")
     expect(page.get_by_role("link", name="Ask for a third round")).to_have_count(0)
+    pages.check(page, "query-completed")
 
-    # --- no fourth round: the form refuses and nothing is sent --------------------------------------------------
+    # --- no fourth round: the page says why instead of offering the form, and nothing is sent -------------------
     sent_before = OutboxMessage.objects.count()
     page.goto(f"{live}/queries/{query.pk}/round3/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ask Canada for a third round")
-    page.get_by_text("Biographic", exact=True).click()
-    page.get_by_label("Justification").fill("Once more, please.")
-    page.get_by_role("button", name="Send round 3 through IDENT").click()
-    refusal = page.get_by_role("alert").filter(has_text="Round 3 was not sent")
+    refusal = page.get_by_role("status").filter(has_text="Round 3 cannot be asked")
     expect(refusal).to_contain_text("already had its three rounds")
-    expect(refusal).to_contain_text("Nothing was sent.")
+    expect(page.get_by_role("button", name="Send round 3 through IDENT")).to_have_count(0)
     assert OutboxMessage.objects.count() == sent_before
     assert query.rounds.count() == 3
+    pages.check(page, "round-4-not-offered")
 
     # --- the A-File copy ---------------------------------------------------------------------------------------
     refusal.get_by_role("link", name="Back to the query").click()
@@ -131,7 +138,16 @@ def test_officer_queries_canada_gets_three_rounds_and_prints_for_the_a_file(cpms
     pdf = Path(download.path()).read_bytes()
     assert pdf.startswith(b"%PDF-") and len(pdf) > 1000, pdf[:200]
 
+    # --- notifications and the account page -------------------------------------------------------------------
+    primary_nav(page).get_by_role("link", name=re.compile("Notifications")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Notifications")
+    pages.check(page, "notifications")
+    page.locator("header a[href='/accounts/']").first.click()  # the user's name in the header
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    pages.check(page, "account")
+
     assert_page_healthy(page)
+    pages.assert_clean()
 
 
 def test_a_colleague_not_assigned_to_the_case_gets_page_not_found(cpms_stack: Stack, page: Page):
@@ -140,7 +156,8 @@ def test_a_colleague_not_assigned_to_the_case_gets_page_not_found(cpms_stack: St
     colleague = UserFactory(username="officer2", role="officer")
     CaseFactory(receipt_number="ZAR2690000007", person=PersonFactory(fin="FIN1000000007"), officers=[colleague])
 
-    log_in(page, cpms_stack.live_url, "officer2", lands_on="My cases")
+    log_in(page, cpms_stack.live_url, "officer2", lands_on="Your work")
+    go_to(page, "My cases", "My cases")
     expect(page.get_by_role("link", name="ZAR2690000007")).to_be_visible()
     expect(page.get_by_role("link", name=RECEIPT)).to_have_count(0)
 
