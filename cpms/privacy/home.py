@@ -19,6 +19,6 @@ def privacy_section(user) -> Section:
         tile("USCIS queries held for you", capped_count(queries_held_for_privacy(user)), f"{referrals}#held-queries",
              tone="urgent", hint="A query about a protected person waits for your decision before it is sent."),
     ], links=[("Decisions", reverse("privacy-decisions")), ("Referrals", referrals), ("People", reverse("privacy-people")),
-              ("Accounting of disclosures", reverse("privacy-accounting-search")), ("Access log", reverse("privacy-access-log")),
-              ("Audit trail", reverse("privacy-audit"))],
+              ("Accounting", reverse("privacy-accounting-search")), ("Access log", reverse("privacy-access-log")),
+              ("Audit", reverse("privacy-audit"))],
         empty="Nothing is waiting for a privacy decision.")
