@@ -136,6 +136,18 @@ def grants_refresh_sort_key(obj, *grant_models) -> None:
 # --- work-queue pages, driven by the grant tables -------------------------------------------------------------
 
 
+def _grant_sources(user, pid: int, *, user_model, group_model, where: Q | None, user_grants_only: bool) -> list:
+    """The user's own grants of permission `pid`, and (unless only their own count) their groups', each filtered by
+    `where` on the granted object: the lists granted_page and granted_count read, one range scan each."""
+    condition = _prefixed(where, "content_object__") if where else Q()
+    sources = [user_model.objects.filter(condition, user_id=user.pk, permission_id=pid)]
+    if not user_grants_only:
+        group_ids = list(user.groups.values_list("pk", flat=True))
+        if group_ids:
+            sources.append(group_model.objects.filter(condition, group_id__in=group_ids, permission_id=pid))
+    return sources
+
+
 def granted_count(user, perm: str, *, user_model, group_model, where: Q | None = None, cap: int = 1000,
                   user_grants_only: bool = False) -> tuple[int, bool]:
     """How many objects `user` holds `perm` on (matching `where`), counted up to `cap`: (count, more_than_cap).
@@ -145,12 +157,8 @@ def granted_count(user, perm: str, *, user_model, group_model, where: Q | None =
     if not user.is_authenticated or not user.has_perm(perm):
         return 0, False
     pid = permission_id(perm)
-    condition = _prefixed(where, "content_object__") if where else Q()
-    sources = [user_model.objects.filter(condition, user_id=user.pk, permission_id=pid)]
-    if not user_grants_only:
-        group_ids = list(user.groups.values_list("pk", flat=True))
-        if group_ids:
-            sources.append(group_model.objects.filter(condition, group_id__in=group_ids, permission_id=pid))
+    sources = _grant_sources(user, pid, user_model=user_model, group_model=group_model, where=where,
+                             user_grants_only=user_grants_only)
     ids: set[int] = set()
     for source in sources:
         ids.update(source.order_by().values_list("content_object_id", flat=True)[: cap + 1])
@@ -252,12 +260,8 @@ def granted_page(user, perm: str, *, queryset, user_model, group_model, where: Q
     pid = permission_id(perm)
     need = number * per_page + 1
     order = ("-sort_key", "-content_object_id") if descending else ("sort_key", "content_object_id")
-    condition = _prefixed(where, "content_object__") if where else Q()
-    sources = [user_model.objects.filter(condition, user_id=user.pk, permission_id=pid)]
-    if not user_grants_only:
-        group_ids = list(user.groups.values_list("pk", flat=True))
-        if group_ids:
-            sources.append(group_model.objects.filter(condition, group_id__in=group_ids, permission_id=pid))
+    sources = _grant_sources(user, pid, user_model=user_model, group_model=group_model, where=where,
+                             user_grants_only=user_grants_only)
     # key_ranges: the only sort_key intervals [lo, hi) that can match (a due-date filter on a queue ordered by priority
     # then due date is one interval per priority); each is its own range scan, instead of one scan that walks past
     # every grant outside them.
