@@ -313,7 +313,7 @@ def icts_upload(request, pk):
             form.add_icts_error(exc)
         else:
             messages.success(request, f"{att.filename} is attached ({att.media_type}).")
-            return redirect("icts-package", pk=case.pk)
+            return _to_documents(case)
     return _render_package(request, case, upload_form=form)
 
 
@@ -327,7 +327,12 @@ def icts_attachment_remove(request, pk, att):
         messages.error(request, exc.message)
     else:
         messages.success(request, "The document is removed from the response.")
-    return redirect("icts-package", pk=case.pk)
+    return _to_documents(case)
+
+
+def _to_documents(case):
+    """Back to the response form at its Documents section (`#documents`), where the upload or removal shows."""
+    return redirect(reverse("icts-package", kwargs={"pk": case.pk}) + "#documents")
 
 
 def _file(att, *, as_attachment: bool):

@@ -91,15 +91,23 @@ def label(table: dict[str, str], code: str) -> str:
     return table.get(code) or code.replace("_", " ").capitalize()
 
 
-def country_label(code: str) -> str:
-    """A country by name with its ISO 3166-1 alpha-3 code, as people read it: "Syria (SYR)" (pycountry's data)."""
+def country_name(code: str) -> str:
+    """A country by name alone, where the code would only repeat it ("Canada"); the code itself when pycountry does
+    not know it."""
     import pycountry
 
     if not code:
         return ""
     country = pycountry.countries.get(alpha_3=code.upper())
-    name = getattr(country, "common_name", None) or getattr(country, "name", None) if country else None
-    return f"{name} ({code.upper()})" if name else code
+    return (getattr(country, "common_name", None) or getattr(country, "name", None) if country else None) or code
+
+
+def country_label(code: str) -> str:
+    """A country by name with its ISO 3166-1 alpha-3 code, as people read it: "Syria (SYR)" (pycountry's data)."""
+    if not code:
+        return ""
+    name = country_name(code)
+    return f"{name} ({code.upper()})" if name != code else code
 
 
 def time_left(due, now) -> tuple[str, str]:

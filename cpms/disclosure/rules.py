@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
-from cpms.cis.classes import ASYLUM_RELATED, LEGAL_BASIS, SECTION_1367, ApplicationStatus
+from cpms.cis.classes import ASYLUM_RELATED, LEGAL_BASIS, SECTION_1367, ApplicationStatus, ProtectedClass
 from cpms.cis.pcqs import CisAnswer
+from cpms.core.labels import country_name
 
 
 class Action(models.TextChoices):
@@ -69,6 +70,11 @@ class Evaluation:
         self.reasons.append({"class": protected_class, "action": action, "citation": citation, "why": why, "rule_id": rule_id})
 
 
+def _class_words(protected_class: str) -> str:
+    """A class as the reasons say it to a privacy officer: "Asylum applicant or asylee", never `ASYLUM`."""
+    return ProtectedClass(protected_class).label if protected_class in ProtectedClass.values else protected_class
+
+
 def _pick_rule(rules: list[RuleSpec], protected_class: str, partner: str, direction: str) -> RuleSpec | None:
     mine = [r for r in rules if r.protected_class == protected_class and r.direction == direction]
     specific = [r for r in mine if r.partner == partner]
@@ -93,9 +99,10 @@ def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool,
     actions: list[str] = []
     for holding in answer.classes:
         cls = holding.protected_class
+        words = _class_words(cls)
         if cls in SECTION_1367:
             if holding.application_status == ApplicationStatus.DENIED and holding.appeals_exhausted:
-                ev.add(cls, "", LEGAL_BASIS[cls], "application denied and all appeals exhausted: no longer protected")
+                ev.add(cls, "", LEGAL_BASIS[cls], "Application denied and all appeals exhausted: no longer protected")
                 continue
             if direction == Direction.REPLY:
                 ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls],
@@ -104,7 +111,7 @@ def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool,
                 continue
             rule = _pick_rule(rules, cls, partner, direction)  # a query: a rule may only be stricter than "refer"
             if rule is not None and rule.action == Action.WITHHOLD:
-                ev.add(cls, Action.WITHHOLD, rule.citation, f"the rule for {cls}: withhold", rule.rule_id)
+                ev.add(cls, Action.WITHHOLD, rule.citation, f"The rule for {words}: withhold", rule.rule_id)
                 actions.append(Action.WITHHOLD)
             else:
                 ev.add(cls, Action.REFER, LEGAL_BASIS[cls],
@@ -113,22 +120,22 @@ def evaluate(*, answer: CisAnswer | None, partner: str, asylum_authorised: bool,
                 actions.append(Action.REFER)
             continue
         if cls in ASYLUM_RELATED and partner in holding.feared_countries:
-            ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls], f"the person claims to fear persecution in {partner}")
+            ev.add(cls, Action.WITHHOLD, LEGAL_BASIS[cls], f"The person claims to fear persecution in {country_name(partner)}")
             actions.append(Action.WITHHOLD)
             continue
         rule = _pick_rule(rules, cls, partner, direction)
         if rule is None:
-            ev.add(cls, Action.REFER, "", f"no rule covers class {cls} for {partner}: a privacy officer decides")
+            ev.add(cls, Action.REFER, "", f"No rule covers {words} for {country_name(partner)}: a privacy officer decides")
             actions.append(Action.REFER)
             continue
-        action, why = rule.action, f"the rule for {cls}: {Action(rule.action).label.lower()}"
+        action, why = rule.action, f"The rule for {words}: {Action(rule.action).label.lower()}"
         if action == Action.WITHHOLD and rule.exception == Exception_.CONSENT_OR_AUTHORISATION:
             if partner in holding.consent_partners:
-                action, why = Action.SHARE, f"the applicant's written consent for {partner} is on file"
+                action, why = Action.SHARE, f"The applicant's written consent for {country_name(partner)} is on file"
             elif asylum_authorised:
-                action, why = Action.SHARE, "the agreement carries the Secretary's authorisation to disclose to FCC partners"
+                action, why = Action.SHARE, "The agreement carries the Secretary's authorisation to disclose to FCC partners"
             else:
-                why = "no written consent on file and no Secretary's authorisation in the agreement"
+                why = "No written consent on file and no Secretary's authorisation in the agreement"
         ev.add(cls, action, rule.citation, why, rule.rule_id)
         actions.append(action)
     if Action.WITHHOLD in actions:

@@ -68,7 +68,7 @@ def request_record_received(*, message: dict, inbound) -> PartnerRequest:
         requested_items=body["requested_items"],
         person=person,
     )
-    WORKFLOW.start(req, reason="received through IDENT")
+    WORKFLOW.start(req, reason="Received through IDENT.")
     if person is not None:
         Match.objects.create(
             source=Match.Source.USCIS_SOURCED, partner_id=req.partner_id, partner_request=req, person=person,
@@ -139,7 +139,8 @@ def request_check(request_id: int) -> str:
 
 
 def _summary(ev: Evaluation) -> str:
-    return "; ".join(r["why"] for r in ev.reasons)[:300]
+    """The rules' reasons as sentences, for the request's history (the privacy officer's timeline shows it)."""
+    return " ".join(f"{r['why'].rstrip('.')}." for r in ev.reasons if r["why"])[:300]
 
 
 def _wait_for_cis(req: PartnerRequest, ev: Evaluation, ruleset, answer) -> str:
@@ -240,7 +241,7 @@ def referral_resolve(*, actor, req: PartnerRequest, outcome: str, justification:
             partner_request=locked, stage=Decision.Stage.PRIVACY_REVIEW, evaluation=review,
             ruleset=RuleSet.objects.filter(is_active=True).first(), answer=answer, actor=actor, justification=justification,
         )
-        _apply(locked, outcome, actor=actor, reason=f"privacy officer: {justification}")
+        _apply(locked, outcome, actor=actor, reason=f"A privacy officer decided: {justification}"[:300])
     req.status = locked.status
     return decision
 
@@ -379,7 +380,7 @@ def augmentation_answers_read(request, req: PartnerRequest) -> None:
 def request_record_transmitted(req: PartnerRequest, *, case_number: str, reply_message: OutboxMessage) -> None:
     """The response was stored and put in the outbox with its accounting: the request is answered."""
     audited_update(PartnerRequest, req.pk, reply_message=reply_message)
-    transition(req, RequestStatus.ANSWERED, reason=f"response {case_number} transmitted")
+    transition(req, RequestStatus.ANSWERED, reason=f"The response {case_number} was sent.")
 
 
 def request_record_blocked(req: PartnerRequest, *, why: str, case_number: str) -> None:

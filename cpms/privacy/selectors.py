@@ -41,6 +41,20 @@ def accounting_for_person(person: Person, *, subject_copy: bool):
     return qs
 
 
+def authority_beside_agreement(record: DisclosureRecord) -> str:
+    """The legal authority as the accounting shows it next to the agreement's label: without the agreement's title,
+    which the record's authority starts with (`Agreement.legal_authority`, or the title alone) and the label names."""
+    authority, title = record.legal_authority.strip(), record.agreement.title.strip()
+    if title and authority.startswith(title):
+        authority = authority[len(title):].lstrip(" ;,—-")
+    return authority
+
+
+def accounting_rows(records) -> list[tuple[DisclosureRecord, str]]:
+    """Each disclosure with its authority beyond the agreement (empty when the agreement is the whole authority)."""
+    return [(r, authority_beside_agreement(r)) for r in records]
+
+
 def access_log(*, user_term: str = "", person: Person | None = None, date_from: date | None = None, date_to: date | None = None,
                before_id: int | None = None, limit: int = 50):
     """Keyset-paginated (newest first): cheap at any size, no COUNT(*)."""

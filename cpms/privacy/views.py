@@ -68,7 +68,8 @@ def accounting(request, pk):
     access_record(user=request.user, obj=person, action=AccessLogEntry.Action.VIEW, person_id=person.pk, request=request,
                   context={"report": "accounting", "subject_copy": subject_copy})
     return render(request, "privacy/accounting.html",
-                  {"person": person, "records": records[:500], "subject_copy": subject_copy, "total": records.count()})
+                  {"person": person, "rows": selectors.accounting_rows(records[:500]), "subject_copy": subject_copy,
+                   "total": records.count()})
 
 
 CSV_COLUMNS = ["disclosed_at", "exchange", "reference", "partner", "recipient", "nature", "purpose", "data_elements",
@@ -101,7 +102,8 @@ def accounting_pdf(request, pk):
     access_record(user=request.user, obj=person, action=AccessLogEntry.Action.EXPORT, person_id=person.pk, request=request,
                   context={"report": "accounting.pdf", "subject_copy": subject_copy})
     html = render_to_string("privacy/accounting_print.html", {
-        "person": person, "records": records, "subject_copy": subject_copy, "printed_by": request.user, "printed_at": timezone.now()})
+        "person": person, "rows": selectors.accounting_rows(records), "subject_copy": subject_copy, "printed_by": request.user,
+        "printed_at": timezone.now()})
     pdf = html_to_pdf(html)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="accounting-{person.a_number or person.pk}.pdf"'

@@ -107,9 +107,9 @@ def query_submit(
             disclosure.decision_record(stage=Decision.Stage.QUERY, evaluation=ev, ruleset=ruleset, answer=answer, query=query)
             if status == QueryStatus.SUBMITTED:
                 _send_round1(query, agreement=agreement)
-                QUERY_WORKFLOW.start(query, actor=actor, reason="query submitted")
+                QUERY_WORKFLOW.start(query, actor=actor, reason="The officer submitted the query; it was sent.")
             else:
-                QUERY_WORKFLOW.start(query, actor=actor, reason=f"held before sending: {_summary(ev)}")
+                QUERY_WORKFLOW.start(query, actor=actor, reason=f"Held before sending. {_summary(ev)}"[:300])
                 if status == QueryStatus.HELD_PRIVACY:
                     _refer_to_privacy(query)
     except IntegrityError:
@@ -121,7 +121,8 @@ def query_submit(
 
 
 def _summary(ev) -> str:
-    return "; ".join(r["why"] for r in ev.reasons)[:250]
+    """The rules' reasons as sentences, for the query's history (the privacy officer's timeline shows it)."""
+    return " ".join(f"{r['why'].rstrip('.')}." for r in ev.reasons if r["why"])[:250]
 
 
 def _send_round1(query: InternationalQuery, *, agreement: Agreement) -> QueryRound:
@@ -184,7 +185,7 @@ def query_rescreen(query_id: int) -> str:
                                    outcome=outcome)
         if outcome == disclosure.Outcome.SHARE:
             _send_round1(locked, agreement=agreement)
-            transition(locked, QueryStatus.SUBMITTED, reason="CIS confirmed the query may be sent")
+            transition(locked, QueryStatus.SUBMITTED, reason="CIS confirmed that the query may be sent; it was sent.")
             _notify_officer_of_hold(locked, f"Query {locked.query_ref} to {locked.partner.name} was held for CIS and has now been sent.")
         elif outcome == disclosure.Outcome.REFER:
             transition(locked, QueryStatus.HELD_PRIVACY, reason=_summary(ev))
@@ -230,11 +231,11 @@ def query_referral_resolve(*, actor, query: InternationalQuery, outcome: str, ju
                                               answer=answer, query=locked, actor=actor, justification=justification)
         if outcome == disclosure.Outcome.SHARE:
             _send_round1(locked, agreement=agreement)
-            transition(locked, QueryStatus.SUBMITTED, actor=actor, reason=f"privacy officer cleared it: {justification}")
+            transition(locked, QueryStatus.SUBMITTED, actor=actor, reason=f"A privacy officer cleared it: {justification}"[:300])
             _notify_officer_of_hold(locked, f"A privacy officer cleared query {locked.query_ref}: it has been sent to "
                                     f"{locked.partner.name}.")
         else:
-            transition(locked, QueryStatus.WITHHELD, actor=actor, reason=f"privacy officer withheld it: {justification}")
+            transition(locked, QueryStatus.WITHHELD, actor=actor, reason=f"A privacy officer withheld it: {justification}"[:300])
             _notify_officer_of_hold(locked, f"A privacy officer decided query {locked.query_ref} to {locked.partner.name} "
                                     "may not be sent. Nothing was sent.")
     query.status = locked.status
@@ -301,7 +302,7 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
             query=locked, number=3, outbox_message=outbox, requested_items=items, justification=justification,
             requested_by=actor, started_at=timezone.now(),
         )
-        transition(locked, QueryStatus.AWAITING_ROUND3, actor=actor, reason="round 3 requested")
+        transition(locked, QueryStatus.AWAITING_ROUND3, actor=actor, reason="The officer asked for a third round.")
     query.status = locked.status
     return rnd
 
@@ -357,7 +358,7 @@ def query_close(*, actor, query: InternationalQuery, reason: str = "") -> Intern
         if not query_can_close(locked):
             raise QueryError(f"This query is '{QueryStatus(locked.status).label}' and cannot be closed now; reload the page.",
                              code="wrong_state")
-        return transition(locked, QueryStatus.CLOSED, actor=actor, reason=reason or "closed by the officer")
+        return transition(locked, QueryStatus.CLOSED, actor=actor, reason=reason or "The officer closed the query.")
 
 
 # --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----
@@ -390,7 +391,7 @@ def round1_record_result(*, message: dict, inbound) -> InternationalQuery:
     rnd.save(update_fields=["answered_at", "outcome"])
     _clear_overdue(query)
     if body["outcome"] == "no_match":
-        transition(query, QueryStatus.NO_MATCH, reason="partner: no match")
+        transition(query, QueryStatus.NO_MATCH, reason=f"{query.partner.name} found no match.")
         _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name}: no match for {query.query_ref}.")
         return query
     biographic = {k: v for k, v in body["biographic"].items() if k in icd.IDENTITY_ELEMENTS}
@@ -398,7 +399,7 @@ def round1_record_result(*, message: dict, inbound) -> InternationalQuery:
                          inbound_message=inbound)
     # IDENT sends the second query by itself after a match (second_query_sent): round 2 starts now.
     QueryRound.objects.create(query=query, number=2, started_at=now, requested_items=[])
-    transition(query, QueryStatus.AWAITING_ROUND2, reason="partner: match; IDENT sent round 2")
+    transition(query, QueryStatus.AWAITING_ROUND2, reason=f"{query.partner.name} reported a match; IDENT sent the second query (round 2).")
     _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name} reports a match for {query.query_ref}.")
     return query
 
@@ -433,7 +434,7 @@ def round_record_response(*, message: dict, inbound) -> PartnerResponse:
     rnd.answered_at = timezone.now()
     rnd.outcome = "response"
     rnd.save(update_fields=["answered_at", "outcome"])
-    transition(query, QueryStatus.RESPONDED if number == 2 else QueryStatus.COMPLETED, reason=f"partner: round {number} response")
+    transition(query, QueryStatus.RESPONDED if number == 2 else QueryStatus.COMPLETED, reason=f"{query.partner.name} answered round {number}.")
     _clear_overdue(query)
     _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name} answered round {number} of {query.query_ref}.")
     return response
@@ -467,7 +468,10 @@ def query_record_outbound_failure(*, outbox) -> None:
         return
     query = rnd.query
     if query.status in (QueryStatus.SUBMITTED, QueryStatus.AWAITING_ROUND2, QueryStatus.AWAITING_ROUND3):
-        transition(query, QueryStatus.FAILED, reason=f"{outbox.type} {outbox.status}: {outbox.last_error or outbox.delivery_detail}"[:300])
+        failure = (outbox.get_delivery_status_display() if outbox.delivery_status == outbox.Delivery.REJECTED
+                   else outbox.get_status_display())
+        transition(query, QueryStatus.FAILED, reason=f"The round-{rnd.number} message failed ({failure.lower()}): "
+                   f"{outbox.last_error or outbox.delivery_detail}"[:300])
         _notify(query, Notification.Kind.FAILED,
                 f"{query.query_ref}: IDENT did not accept the round-{rnd.number} message. An administrator has the details.")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cpms.core.labels import REQUESTED_ITEM_LABELS
+from cpms.core.labels import REQUESTED_ITEM_LABELS, country_label
 from cpms.core.models import Gender
 
 from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
@@ -98,7 +98,9 @@ def query_view(query: InternationalQuery, *, can_act: bool = False) -> QueryView
         for key, label in IDENTITY_LABELS.items():
             value = match.biographic.get(key)
             if value:
-                identity.append((label, gender_labels.get(value, value) if key == "gender" else str(value)))
+                shown = (gender_labels.get(value, value) if key == "gender" else
+                         country_label(str(value)) if key == "country_of_birth" else str(value))
+                identity.append((label, shown))
     rounds = []
     for rnd in query_timeline(query):
         response = getattr(rnd, "response", None)  # the reverse one-to-one raises an AttributeError when absent

@@ -157,7 +157,7 @@ def query_close_view(request, pk):
             error = "Shorten the reason to 250 characters or fewer."
         else:
             try:
-                query_close(actor=request.user, query=query, reason=f"closed by the officer: {reason}")
+                query_close(actor=request.user, query=query, reason=f"The officer closed the query: {reason}")
             except QueryError as exc:
                 messages.error(request, exc.message)
             else:

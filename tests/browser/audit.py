@@ -3,6 +3,9 @@
 - an axe-core audit (the npm package `axe-core`, a dev dependency in package.json) with the WCAG 2 A and AA rules:
   no violation of impact "serious" or "critical";
 - at 390 px, no sideways scroll (document.documentElement.scrollWidth <= window.innerWidth + 1);
+- no internal code in the visible text of <main> (`internal_codes` below: snake_case tokens such as `a_number`, model
+  labels such as `queries.responseattachment`, ICD message types such as `request.reply`, CIS class codes such as
+  `ASYLUM` standing bare), since no page shows an internal code to a person (issue 11, "Done when");
 - a full-page screenshot of each width under var/screenshots/<journey>/<NN>-<page>-<desktop|390>.png (var/ is not
   committed), for a person to look at.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -68,6 +72,86 @@ RUN_AXE = """async (tags) => {
   return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, detail: detail(v.nodes[0]),
                                        targets: v.nodes.map(n => n.target.join(' '))}));
 }"""
+
+
+# The visible text of <main>, text node by text node: innerText would apply CSS `text-transform` (a USWDS tag shows
+# "Refugee" in capitals) and turn a label into what looks like a class code. Visually hidden text (usa-sr-only) counts:
+# a screen reader reads it to a person. An <option>'s text is checked when its <select> is visible. Text inside an
+# element marked `data-verbatim` is what a partner sent, shown exactly as sent on purpose (the "As received" column of
+# a partner's subject: the partner's own field names, beside the same fields in words).
+MAIN_TEXT = """() => {
+  const main = document.querySelector('main');
+  if (!main) return '';
+  const parts = [];
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    let el = node.parentElement;
+    if (!el || ['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT'].includes(el.tagName)) continue;
+    if (el.closest('[data-verbatim]')) continue;
+    el = el.closest('select') || el;
+    if (!el.checkVisibility({checkVisibilityCSS: true})) continue;
+    parts.push(node.data);
+  }
+  return parts.join(' ');
+}"""
+
+# What looks like a code but is shown on purpose, removed from the text before it is searched (keep it short):
+LEGITIMATE = [
+    # A file name as the user or the partner gave it ("passport_scan.pdf"): the document's own name, shown so a person
+    # recognises the file they uploaded or received.
+    re.compile(r"[\w.-]+\.(?:pdf|png|jpe?g|gif|tiff?|txt|csv|json|docx?)\b", re.IGNORECASE),
+    # An e-mail address: a person's contact, shown as entered ("first_last@uscis.dhs.gov").
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+]
+# Single tokens a page shows on purpose, each with its reason. Reference numbers (ZAR2690000001, USCIS-Q-...) do not look
+# like codes and need no entry. Usernames are allowed as well (`page_internal_codes`): a page shows one on purpose where
+# two people may share a name ("Farah Nasser (fdns_analyst)" in the FDNS analyst select of a referral).
+ALLOWED_CODES: frozenset[str] = frozenset()
+
+SNAKE_CASE = re.compile(r"(?<![\w.@/-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w@/-])")
+UPPER_SNAKE_CASE = re.compile(r"(?<![\w.@/-])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?![\w@/-])")
+
+
+@cache
+def _code_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+    """Built on first use, when Django is set up: the model labels, the ICD's message types and the CIS classes."""
+    from django.apps import apps
+
+    from cpms.cis.classes import GRANTED_STATUS, ProtectedClass
+    from ident_bridge import icd
+
+    def words(tokens) -> re.Pattern:
+        alternatives = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
+        return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w]|\.\w)")
+
+    model_labels = {f"{m._meta.app_label}.{m._meta.model_name}" for m in apps.get_models()}
+    # The classes' own labels ("VAWA self-petitioner", "Convention Against Torture protection") are plain language:
+    # they are taken out of the text before a class code standing on its own is looked for.
+    class_labels = re.compile("|".join(re.escape(str(text)) for text in
+                                       sorted({*ProtectedClass.labels, *GRANTED_STATUS.values()}, key=len, reverse=True)))
+    # Single letters (T, U) are left out: "U" is also the U of "U.S.". Their labels are checked through the others.
+    class_codes = [c for c in ProtectedClass.values if len(c) > 1]
+    return words(model_labels), words(icd.MESSAGE_TYPES), class_labels, words(class_codes)
+
+
+def internal_codes(text: str, *, allowed: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """The internal codes in a page's visible text, each once, in the order they appear (`allowed` and
+    ALLOWED_CODES aside)."""
+    for pattern in LEGITIMATE:
+        text = pattern.sub(" ", text)
+    model_labels, message_types, class_labels, class_codes = _code_patterns()
+    found = [m.group(0) for pattern in (model_labels, message_types, SNAKE_CASE, UPPER_SNAKE_CASE)
+             for m in pattern.finditer(text)]
+    found += [m.group(0) for m in class_codes.finditer(class_labels.sub(" ", text))]
+    return [code for code in dict.fromkeys(found) if code not in ALLOWED_CODES and code not in allowed]
+
+
+def page_internal_codes(page: Page) -> list[str]:
+    """The internal codes <main> shows now; the usernames of the test's users are not codes (see ALLOWED_CODES)."""
+    from django.contrib.auth import get_user_model
+
+    usernames = set(get_user_model().objects.values_list("username", flat=True))
+    return internal_codes(page.evaluate(MAIN_TEXT), allowed=usernames)
 
 
 def axe_violations(page: Page, *, exclude_rules: tuple[str, ...] = ()) -> list[dict]:
@@ -141,12 +225,12 @@ class Audit:
                 old.unlink()
 
     def check(self, page: Page, name: str, *, axe: bool = True, exclude_rules: tuple[str, ...] = (),
-              narrow_only: bool = False) -> None:
+              narrow_only: bool = False, codes: bool = True) -> None:
         """Audit the page as it is now at 1280 px, then at 390 px (then back to 1280 px), with a screenshot of each.
 
         `narrow_only`: only at 390 px, as the page is now (a state only a phone has: the open menu), left at 390 px.
         `axe=False` only for pages that are not CPMS's own; `exclude_rules` names a rule that is known not to apply,
-        with the reason at the call."""
+        with the reason at the call. `codes=False` (no internal-code check) likewise, with the reason at the call."""
         self.pages_checked += 1
         stem = f"{self.pages_checked:02d}-{_slug(name)}"
         url = page.url
@@ -157,6 +241,11 @@ class Audit:
                 if axe:
                     for line in serious_violations(page, exclude_rules=exclude_rules):
                         self.problems.append(f"{stem} {url} at {label}: axe {line}")
+                if codes:  # at each width: a layout may show a phone something the desktop hides
+                    for code in page_internal_codes(page):
+                        problem = f"{stem} {url}: internal code shown in <main>: {code!r}"
+                        if problem not in self.problems:
+                            self.problems.append(problem)
                 if viewport is NARROW:
                     problem = sideways_scroll(page)
                     if problem:
@@ -169,7 +258,7 @@ class Audit:
     def assert_clean(self) -> None:
         self.reported = True
         assert self.pages_checked, "the journey audited no page"
-        assert not self.problems, (f"accessibility and small-screen problems on the {self.journey} journey "
+        assert not self.problems, (f"accessibility, small-screen and plain-language problems on the {self.journey} journey "
                                    f"(screenshots in {SCREENSHOTS / self.journey}):\n  " + "\n  ".join(self.problems))
 
 

@@ -539,3 +539,27 @@ def test_query_page_announces_only_its_status_line(world, submitted):
     partial = client.get(reverse("query-timeline-partial", args=[submitted.pk]), {"v": "stale"}).content.decode()
     assert re.search(rf'<span id="query-announce" hx-swap-oob="innerHTML">Query {submitted.query_ref}: Match \(awaiting round 2\)',
                      partial)
+
+
+def test_query_page_names_the_matchs_country_of_birth_in_words(world, responded):
+    html = browser(world["owner"]).get(reverse("query-detail", args=[responded.pk])).content.decode()
+    assert "Syria (SYR)" in html
+    assert ("Country of birth", "Syria (SYR)") in query_view(responded).identity
+
+
+def test_query_history_is_written_as_sentences(world, responded):
+    reasons = list(QueryTransition.objects.filter(query=responded).order_by("at", "id").values_list("reason", flat=True))
+    assert reasons == ["The officer submitted the query; it was sent.",
+                       "Canada reported a match; IDENT sent the second query (round 2).",
+                       "Canada answered round 2."]
+
+
+def test_print_shows_countries_reasons_and_kinds_in_words(world, responded):
+    person = world["case"].person
+    person.country_of_birth, person.citizenships = "SYR", ["SYR", "TUR"]
+    person.save()
+    html = render_query_html(query_view(responded), printed_by=world["owner"])
+    assert "<td>Syria (SYR)</td>" in html and "<td>Syria (SYR), Türkiye (TUR)</td>" in html
+    assert "<td>Asylum claimant</td>" in html and "<td>High</td>" in html
+    assert "Photograph: photo.png" in html and "<td>Passport</td>" in html
+    assert "asylum_claimant" not in html and "<td>SYR</td>" not in html

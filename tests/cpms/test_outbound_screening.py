@@ -53,7 +53,7 @@ def test_a_feared_country_is_never_queried_and_the_refusal_is_kept_for_the_priva
     assert (decision.direction, decision.stage, decision.outcome) == ("query", "query", "withhold")
     assert decision.person == world["person"] and decision.partner_id == "AUS" and decision.decided_by is None  # the rules
     assert decision.justification.startswith(f"Asked by {world['officer'].get_full_name()}")
-    assert "fear persecution in AUS" in decision.reasons[0]["why"]
+    assert "fear persecution in Australia" in decision.reasons[0]["why"]
 
 
 def test_an_asylum_applicant_is_queried_only_under_the_fcc_authorisation(world):

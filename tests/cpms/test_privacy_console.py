@@ -58,6 +58,18 @@ def test_accounting_page_shows_every_disclosure_to_the_privacy_officer(world):
     assert "2 disclosures" in page and "Law-enforcement request" in page and "Canada implementing arrangement" in page
 
 
+def test_accounting_names_the_agreement_once_per_disclosure(world):
+    records = DisclosureRecord.objects.filter(person=world["person"])
+    title = records.first().agreement.title
+    records.update(legal_authority=f"{title}; Authorisation of the Secretary (2010) — 8 CFR 208.6")
+    c = login(world["client"], world["po"])
+    page = c.get(reverse("privacy-accounting", args=[world["person"].pk])).content.decode()
+    assert page.count(title) == 2 and page.count("Authorisation of the Secretary (2010) — 8 CFR 208.6") == 2
+    records.update(legal_authority=title)  # the agreement is the whole authority: nothing under its label
+    page = c.get(reverse("privacy-accounting", args=[world["person"].pk])).content.decode()
+    assert page.count(title) == 2
+
+
 def test_the_persons_copy_leaves_out_law_enforcement_requests(world):
     c = login(world["client"], world["po"])
     page = c.get(reverse("privacy-accounting", args=[world["person"].pk]) + "?copy=subject").content.decode()

@@ -97,6 +97,14 @@ def test_decisions_list_names_the_rule_that_decided_a_withheld_t_visa_holder(wor
     assert page.count("Decided the outcome") == 1  # on the request, every reason, the deciding one marked
 
 
+def test_decisions_say_the_class_and_the_partner_in_words(world, referred):
+    html = browser(world["users"]["privacy_officer"]).get(reverse("privacy-decisions")).content.decode()
+    assert "No rule covers Asylum applicant or asylee for Canada: a privacy officer decides" in html
+    assert "ASYLUM" not in html and "for CAN" not in html
+    page = browser(world["users"]["privacy_officer"]).get(reverse("partner-request", args=[referred.pk])).content.decode()
+    assert "No rule covers Asylum applicant or asylee for Canada" in page and "ASYLUM" not in page
+
+
 def test_privacy_notifications_name_the_request_the_person_and_why(world, referred):
     from cpms.core.models import Notification
 
@@ -152,7 +160,7 @@ def test_request_page_shows_the_request_the_decisions_and_the_cis_answer(world, 
         "surname": "Haddad", "given_names": "Amal", "dob": "1985-04-12", "sex": "F", "uci": "12345678"}),
         django_capture_on_commit_callbacks)
     html = browser(world["users"]["privacy_officer"]).get(reverse("partner-request", args=[req.pk])).content.decode()
-    assert "As received (CAN-v1)" in html and "<code>surname</code>" in html and "Normalised (uniform-v1)" in html
+    assert "As received (CAN-v1)" in html and "<code data-verbatim>surname</code>" in html and "Normalised (uniform-v1)" in html
     assert "Referred to a privacy officer" in html and "On receipt of the request" in html
     assert "Asylum applicant or asylee" in html and "<td>Canada (CAN)</td>" in html and "<td>Syria (SYR)</td>" in html
     assert "No active rule set" in html and reverse("privacy-referral-resolve", args=[req.pk]) in html

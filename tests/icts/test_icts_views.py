@@ -180,7 +180,7 @@ def test_case_page_shows_the_request_both_ways_the_record_the_check_and_the_agre
         "surname": "Haddad", "given_names": "Amal", "dob": "1985-04-21", "sex": "F", "birth_country": "SYR",
         "other_names": ["HADAD, Amal"], "uci": "12345678"}), django_capture_on_commit_callbacks)
     html = browser(world["users"]["icts_reviewer"]).get(reverse("icts-case", args=[case.pk])).content.decode()
-    assert "As received (CAN-v1)" in html and "<code>surname</code>" in html and "<code>uci</code>" in html
+    assert "As received (CAN-v1)" in html and "<code data-verbatim>surname</code>" in html and "<code data-verbatim>uci</code>" in html
     assert "Normalised (uniform-v1)" in html and "Partner person ID" in html
     assert "A300000001" in html and "FIN1000000001" in html  # the USCIS record
     assert "cpms-differs" in html and "dates of birth differ" in html.lower()
@@ -353,9 +353,11 @@ def test_upload_a_png_then_download_and_remove_it(world):
     client = browser(world["users"]["icts_analyst"])
     resp = client.post(reverse("icts-upload", args=[case.pk]), {"kind": "photograph", "file": _upload("photo.png", png_bytes())})
     assert resp.status_code == 302 and messages_of(resp) == ["photo.png is attached (image/png)."]
+    assert resp["Location"] == reverse("icts-package", args=[case.pk]) + "#documents"  # back at the documents
     att = case.package.attachments.get()
     html = client.get(reverse("icts-package", args=[case.pk])).content.decode()
     assert reverse("icts-attachment", args=[case.pk, att.pk]) in html and reverse("icts-attachment-remove", args=[case.pk, att.pk]) in html
+    assert '<h2 id="documents">Documents</h2>' in html
 
     got = client.get(reverse("icts-attachment", args=[case.pk, att.pk]))
     assert got.status_code == 200 and b"".join(got.streaming_content) == png_bytes()
@@ -365,7 +367,8 @@ def test_upload_a_png_then_download_and_remove_it(world):
     assert browser(world["users"]["officer"]).get(reverse("icts-attachment", args=[case.pk, att.pk])).status_code == 404
 
     assert client.get(reverse("icts-attachment-remove", args=[case.pk, att.pk])).status_code == 405
-    client.post(reverse("icts-attachment-remove", args=[case.pk, att.pk]))
+    removed = client.post(reverse("icts-attachment-remove", args=[case.pk, att.pk]))
+    assert removed.status_code == 302 and removed["Location"] == reverse("icts-package", args=[case.pk]) + "#documents"
     assert not case.package.attachments.exists()
 
 
