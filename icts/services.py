@@ -360,7 +360,8 @@ def package_transmit(case_id: int) -> str:
         disclosure.decision_record(partner_request=req, stage=Decision.Stage.TRANSMISSION, evaluation=ev, ruleset=ruleset,
                                    answer=answer)
         if ev.outcome == Outcome.WITHHOLD or (ev.outcome != Outcome.SHARE and changed):
-            why = "Protected status changed since the case opened: " + "; ".join(r["why"] for r in ev.reasons)
+            why = "Protected status changed since the case opened. " + " ".join(
+                r["why"] if r["why"].endswith(".") else f"{r['why']}." for r in ev.reasons)
             audited_update(IctsCase, case.pk, blocked_reason=why[:2000])
             transition(case, CaseStatus.BLOCKED, reason=why)
             requests_services.request_record_blocked(req, why=why, case_number=case.case_number)

@@ -46,6 +46,9 @@ def stop_transmission(world, capture, protected_class):
     case = IctsCase.objects.get()
     assert case.status == CaseStatus.BLOCKED, case.status
     assert PartnerRequest.objects.get().status == RequestStatus.REFERRED
+    # the reason in sentences, each rule's own ending with its full stop
+    assert case.blocked_reason.startswith("Protected status changed since the case opened. ")
+    assert case.blocked_reason.endswith(".") and ".." not in case.blocked_reason and ": 8 U.S.C." not in case.blocked_reason
     return case
 
 
