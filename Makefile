@@ -11,6 +11,8 @@ PIP := $(PY) -m pip --quiet
 RUNTIME_STAMP := $(VENV)/.stamp-requirements
 DEV_STAMP := $(VENV)/.stamp-requirements-dev
 NODE_STAMP := node_modules/.stamp-npm-ci
+AXE_DIR := tests/browser/axe
+AXE_STAMP := $(AXE_DIR)/node_modules/.stamp-npm-ci
 TEST_LOG := var/test-output.log
 PYTEST_ARGS ?=
 
@@ -50,6 +52,11 @@ $(NODE_STAMP): $(wildcard package.json package-lock.json scripts/vendor_static.s
 	@if [ -f scripts/vendor_static.sh ]; then bash scripts/vendor_static.sh; fi
 	@touch $@
 
+# What only the browser tests need from npm (axe-core): a package of its own, so `make demo` never installs it.
+$(AXE_STAMP): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	npm ci --no-audit --no-fund --prefix $(AXE_DIR)
+	@touch $@
+
 node-assets: $(NODE_TARGET)
 	@if [ -f scripts/vendor_static.sh ] && [ -f package.json ] && [ ! -d static/vendor ]; then \
 		bash scripts/vendor_static.sh; fi
@@ -64,7 +71,7 @@ browser-packages:
 
 install: $(RUNTIME_STAMP) node-assets system-packages
 
-install-dev: install $(DEV_STAMP) browser-packages
+install-dev: install $(DEV_STAMP) browser-packages $(AXE_STAMP)
 
 # --- running ------------------------------------------------------------------------------------------------
 
@@ -106,7 +113,7 @@ clean:
 	find . -path ./.venv -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -print0 \
 		| xargs -0 rm -rf
 	rm -rf .pytest_cache .ruff_cache .hypothesis var/staticfiles var/test-media $(TEST_LOG) bench/out
-	rm -f $(RUNTIME_STAMP) $(DEV_STAMP) $(NODE_STAMP)
+	rm -f $(RUNTIME_STAMP) $(DEV_STAMP) $(NODE_STAMP) $(AXE_STAMP)
 
 distclean: clean
-	rm -rf $(VENV) node_modules static/vendor var
+	rm -rf $(VENV) node_modules $(AXE_DIR)/node_modules static/vendor var

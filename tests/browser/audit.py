@@ -1,6 +1,7 @@
 """What every page a browser journey visits must pass, at 1280 px and at 390 px (issue 11, items 4, 6 and 9):
 
-- an axe-core audit (the npm package `axe-core`, a dev dependency in package.json) with the WCAG 2 A and AA rules:
+- an axe-core audit (the npm package `axe-core`, tests/browser/axe/package.json: make install-dev installs it, make demo
+  never does) with the WCAG 2 A and AA rules:
   no violation of impact "serious" or "critical";
 - at 390 px, no sideways scroll (document.documentElement.scrollWidth <= window.innerWidth + 1);
 - no internal code in the visible text of <main> (`internal_codes` below: snake_case tokens such as `a_number`, model
@@ -31,7 +32,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_JS = ROOT / "tests" / "browser" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -157,7 +158,7 @@ def page_internal_codes(page: Page) -> list[str]:
 def axe_violations(page: Page, *, exclude_rules: tuple[str, ...] = ()) -> list[dict]:
     """Every WCAG 2 A/AA violation axe finds on the page as it is now (all impacts)."""
     if not AXE_JS.exists():
-        raise AssertionError(f"{AXE_JS} is missing: run `make install` (npm ci installs axe-core, a dev dependency)")
+        raise AssertionError(f"{AXE_JS} is missing: run `make install-dev` (it installs axe-core from tests/browser/axe/package.json)")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         # Evaluated, not a <script> tag: the site's CSP forbids inline scripts and CDP evaluation is outside it.
         page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
