@@ -6,13 +6,12 @@ scripts to Latin, so "Nguyễn" and "NGUYEN", or "Петренко" and "Petrenk
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from anyascii import anyascii
 
+from cpms.core.models import fold_for_search
 from ident_bridge.icd import ICDError
 
 CAN_SEX = {"F": "female", "M": "male", "X": "x", "U": "unknown"}
@@ -101,15 +100,10 @@ def normalise_subject(template: str, subject: dict, *, pointer: str = "/body/sub
 
 # --- accuracy check ---------------------------------------------------------------------------------------
 
-_SEPARATORS = re.compile(r"[\s,.\-'’‘`]+")
-
-
 def fold_name(value: str) -> tuple[str, ...]:
-    """Name tokens with diacritics folded and other scripts transliterated, order-free."""
-    decomposed = unicodedata.normalize("NFKD", value or "")
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    latin = anyascii(stripped).casefold()
-    return tuple(sorted(t for t in _SEPARATORS.split(latin) if t))
+    """Name tokens with diacritics folded and other scripts transliterated, order-free (the People search's folding,
+    cpms.core.models.fold_for_search, as a sorted tuple)."""
+    return tuple(sorted(fold_for_search(value).split()))
 
 
 def _name_forms(family: str, given: str, aliases: list[dict]) -> set[tuple[str, ...]]:
