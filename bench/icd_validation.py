@@ -16,8 +16,9 @@ Two figures per message and stack, in µs per message and messages per second:
 Each figure is the median of --rounds rounds (old and new interleaved in each round, so a busy machine slows
 both alike); the ratio is previous / current within this run. Nothing is asserted.
 
-Then two messages that ICD v1.1 refuses (a `2026-02-30T10:00:00Z` date-time, a `fin` with a trailing newline):
-what each stack answers, printed.
+Then the cost of refusing duplicate member names (ICD 1.2 §2) on each message: orjson alone, `icd.loads` (orjson
+and the colon census), and the exact stdlib path; and two messages that ICD v1.1 refuses (a `2026-02-30T10:00:00Z`
+date-time, a `fin` with a trailing newline): what each stack answers, printed.
 
     python bench/icd_validation.py [--rounds 7] [--seconds 0.3]
 """
@@ -64,9 +65,27 @@ def _query_response() -> bytes:
 
 
 def _pdf(size: int) -> bytes:
-    rng = random.Random(20260921)  # deterministic, incompressible content: a scanned document's worth of bytes
-    head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /XObject /Subtype /Image /Length " + str(size).encode() + b" >>\nstream\n"
-    return head + rng.randbytes(size - len(head) - 20) + b"\nendstream\n%%EOF\n\n\n"
+    """A real one-page PDF (catalog, pages, page, one image XObject, a cross-reference table) of about `size` bytes,
+    the image's bytes deterministic and incompressible: a scanned document's worth, that the file checks accept."""
+    rng = random.Random(20260921)
+    side = int((size - 1024) ** 0.5)
+    pixels = rng.randbytes(side * side)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im0 4 0 R >> >> >>",
+        (b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Length %d >>\n"
+         b"stream\n" % (side, side, len(pixels))) + pixels + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 def _request_reply() -> bytes:
@@ -183,7 +202,8 @@ def breakdown(raw: bytes, rounds: int, seconds: float) -> dict[str, float]:
         att["content_base64"] = "AAAA"
     steps = {
         "orjson.loads": lambda: orjson.loads(raw),
-        "float scan (_has_float)": lambda: icd._has_float(message),
+        "float + member census (_census)": lambda: icd._census(message),
+        "body colon count": lambda: raw.count(b":"),
         "ICD §2 walk (value_errors)": lambda: icd.value_errors(message),
         "  the same, w/o content_base64": lambda: icd.value_errors(trimmed),
         "jsonschema-rs is_valid": lambda: validator.is_valid(message),
@@ -252,6 +272,24 @@ def main() -> None:
     for step in next(iter(parts.values())):
         print(f"  {step:<34}" + "".join(f"{p[step]:>34,.1f}" for p in parts.values()))
 
+    print("\nDuplicate member names (ICD 1.2 §2): orjson.loads alone, icd.loads (orjson, then the colon census that proves "
+          "no member was dropped), and the exact path (stdlib json with object_pairs_hook) on every message; median µs:")
+    print(f"  {'message':<33}{'orjson':>10}{'icd.loads':>12}{'exact':>12}{'icd/orjson':>12}{'exact/icd':>11}")
+    duplicates = {}
+    for label, raw, _ in built:
+        import orjson
+
+        hook = icd._members([])
+        steps = {"orjson": lambda raw=raw: orjson.loads(raw), "icd": lambda raw=raw: icd.loads(raw),
+                 "exact": lambda raw=raw, hook=hook: json.loads(raw, object_pairs_hook=hook)}
+        counts = {k: calibrate(f, args.seconds / 2) for k, f in steps.items()}
+        us = {k: statistics.median(per_call_us(f, counts[k]) for _ in range(max(3, args.rounds // 2))) for k, f in steps.items()}
+        duplicates[label] = us
+        print(f"  {label:<33}{us['orjson']:>10,.1f}{us['icd']:>12,.1f}{us['exact']:>12,.1f}{us['icd'] / us['orjson']:>11.2f}x"
+              f"{us['exact'] / us['icd']:>10.2f}x", flush=True)
+    twice = built[0][1].replace(b'"priority":"high"', b'"priority":"high","priority":"low"')
+    print(f"  a request.received naming priority twice: {verdict(icd.parse(twice, accept_types=icd.IDENT_TO_CPMS))}")
+
     print("\nWhat ICD v1.1 refuses (ICD §2), on the request.received above:")
     print(f"  previous FormatChecker enforces: {', '.join(sorted(FormatChecker().checkers))}")
     for label, raw in refused_cases(built[0][1]):
@@ -263,7 +301,8 @@ def main() -> None:
 
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "icd_validation.json").write_text(json.dumps({"config": vars(args), "results": results, "breakdown_us": parts},
+    (out / "icd_validation.json").write_text(json.dumps({"config": vars(args), "results": results, "breakdown_us": parts,
+                                                         "duplicates_us": duplicates},
                                                         indent=2))
 
 

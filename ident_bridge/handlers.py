@@ -7,7 +7,8 @@ app. Each app's `AppConfig.ready()` registers, for the message types it owns:
   (`handler(message=..., inbound=row)`; may raise inbound.NotReady or inbound.Ignored). `when` picks the handler
   by a member of the body (`query.response` carries either `query_ref` or `augment_ref`).
 - `on_references(type, check, when=member)`: the first copy's reference errors at receipt (`check(message)` returns
-  a list of icd.ICDError; ICD §3: an unknown reference is answered 400).
+  a list of icd.ICDError; ICD §3: an unknown reference is answered 400), inside the receipt's transaction; it raises
+  ReferenceConflict when the message contradicts one already accepted (answered 409).
 - `on_outbound_failed(type, handler)` / `on_outbound_delivered(type, handler)`: our message was refused by IDENT,
   rejected by the partner or expired, or it reached the partner (`handler(outbox=row)`).
 - `on_attention(listener)`: someone to tell whenever a message needs a person (`listener(kind, row, summary)`).
@@ -24,6 +25,15 @@ from dataclasses import dataclass
 from django.core import checks
 
 from . import icd
+
+
+class ReferenceConflict(Exception):
+    """Raised by a reference check: the message contradicts one already accepted (ICD §3: a second `delivery.ack` of a
+    message with the other status). Answered 409; nothing is stored."""
+
+    def __init__(self, errors: list[icd.ICDError]):
+        super().__init__("; ".join(f"{e.pointer}: {e.detail}" for e in errors))
+        self.errors = errors
 
 
 @dataclass(frozen=True)

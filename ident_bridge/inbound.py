@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import icd, routing
+from . import handlers, icd, routing
 from .models import InboundMessage, RejectedInbound
 from .publish import on_commit_publish
 
@@ -48,11 +48,11 @@ def _uuid_or_blank(value) -> str:
 
 
 def _refuse(status: int, title: str, detail: str, errors=None, *, message_id: str = "", raw: bytes = b"",
-            remote_addr=None) -> Answer:
+            remote_addr=None, signed: bool | None = None) -> Answer:
     """Answer with a problem document and write one line of the reject log (outside any business transaction)."""
     record_rejection(status=status, title=title, detail=detail, pointers=[e.pointer for e in errors or []],
                      message_id=_uuid_or_blank(message_id), body_sha256=icd.sha256_hex(raw) if raw else "",
-                     remote_addr=remote_addr)
+                     remote_addr=remote_addr, signed=signed)
     return Answer(status, icd.problem(status, title, detail, errors if errors is not None else None))
 
 
@@ -107,6 +107,12 @@ def receive(*, raw: bytes, content_length: int | None, timestamp: str | None, si
     committed before 202 is answered; a message that fails any check leaves nothing but a reject-log line."""
     if content_length is not None and content_length > icd.MAX_BODY_BYTES or len(raw) > icd.MAX_BODY_BYTES:
         return _refuse(413, "Payload too large", f"The body exceeds {icd.MAX_BODY_BYTES} bytes (ICD §1).", remote_addr=remote_addr)
+    if content_length is not None and len(raw) != content_length:
+        # ICD §2: a sender that stopped early (or a body cut in transit) is refused before its signature is read: a
+        # signature over the bytes that did arrive would otherwise make a half-sent message look whole.
+        return _refuse(400, "Invalid message", f"The body is {len(raw)} bytes but Content-Length says {content_length} (ICD §2).",
+                       [icd.ICDError("", f"is {len(raw)} bytes, not the {content_length} that Content-Length declares")],
+                       remote_addr=remote_addr, signed=False)
     try:
         icd.verify_signature(raw, timestamp, signature, settings.IDENT_SHARED_SECRET, now=now)
     except icd.SignatureError as exc:
@@ -135,6 +141,9 @@ def receive(*, raw: bytes, content_length: int | None, timestamp: str | None, si
             if errors:
                 raise _FirstCopyRefused(errors)
             on_commit_publish(inbound_process_task, row.pk)
+    except handlers.ReferenceConflict as exc:
+        return _refuse(409, "Conflict", "The message contradicts one CPMS already accepted; nothing was changed.",
+                       exc.errors, message_id=message_id, raw=raw, remote_addr=remote_addr)
     except _FirstCopyRefused as exc:
         return _refuse(400, "Unknown reference", "The message refers to something CPMS does not know, or already has.",
                        exc.errors, message_id=message_id, raw=raw, remote_addr=remote_addr)

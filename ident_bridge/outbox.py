@@ -141,13 +141,14 @@ def outbox_due_ids(limit: int = 200) -> list[int]:
 
 
 def outbox_record_delivery(*, acked_message_id: str, status: str, detail: str = "") -> OutboxMessage | None:
-    """ICD `delivery.ack`: IDENT says whether our message reached the partner."""
+    """ICD `delivery.ack`: IDENT says whether our message reached the partner. The first ack decides for good (ICD §3):
+    receipt refuses a contradicting one (409), and one applied late (a sweep, a retried task) changes nothing."""
     from . import routing
 
     row = OutboxMessage.objects.select_for_update().filter(message_id=acked_message_id).first()
     if row is None:
         return None
-    if row.delivery_status == status:
+    if row.delivery_status:
         return row
     row.delivery_status = status
     row.delivery_detail = detail[:1000]

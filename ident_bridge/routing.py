@@ -3,6 +3,8 @@ ident_bridge knows the wire, the apps know what a message means."""
 
 from __future__ import annotations
 
+import orjson
+
 from . import handlers, icd
 from .models import InboundMessage, OutboxMessage
 
@@ -50,8 +52,27 @@ def outbound_delivered(row: OutboxMessage) -> None:
 
 
 def acked_message_errors(message: dict) -> list[icd.ICDError]:
-    exists = OutboxMessage.objects.filter(message_id=message["body"]["acked_message_id"]).exists()
-    return [] if exists else [icd.ICDError("/body/acked_message_id", "is not a message CPMS sent")]
+    """ICD §3 (v1.2), at receipt of a first copy, inside its transaction: a `delivery.ack` names a message CPMS sent to
+    the partner of the ack's own envelope (else 400), and the first ack of a message decides its delivery for good:
+    a later one with the same status is accepted and changes nothing, one with the other status is a conflict (409).
+
+    The outbox row is locked so that two acks of one message arriving together are decided one after the other: the
+    second sees the first once it has committed."""
+    acked = message["body"]["acked_message_id"]
+    sent_to = OutboxMessage.objects.select_for_update().filter(message_id=acked).values_list("partner", flat=True).first()
+    if sent_to is None:
+        return [icd.ICDError("/body/acked_message_id", "is not a message CPMS sent")]
+    if sent_to != message["partner"]:
+        return [icd.ICDError("/body/acked_message_id", f"is not a message CPMS sent to {message['partner']}")]
+    first = (InboundMessage.objects.filter(type="delivery.ack", ref=acked).exclude(message_id=message["message_id"])
+             .order_by("received_at", "pk").values_list("raw", flat=True).first())
+    if first is not None:
+        decided = orjson.loads(bytes(first))["body"]["status"]
+        if decided != message["body"]["status"]:
+            raise handlers.ReferenceConflict([icd.ICDError(
+                "/body/status", f"contradicts the first delivery.ack of this message, which said {decided}; the first ack is "
+                                "final (ICD §3)")])
+    return []
 
 
 def record_delivery_ack(*, message: dict, inbound) -> None:

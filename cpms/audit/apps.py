@@ -11,7 +11,7 @@ class AuditConfig(AppConfig):
 
         from auditlog.models import LogEntry
 
-        from . import chain
+        from . import chain, checks  # noqa: F401  (checks registers the deploy check)
 
         # Infrastructure, not business flow: every audit row joins the chain in the transaction that wrote it.
         post_save.connect(chain.on_logentry_saved, sender=LogEntry, dispatch_uid="audit-chain-logentry")

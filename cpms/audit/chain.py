@@ -119,14 +119,17 @@ def on_logentry_saved(sender, instance, created, raw=False, **kwargs):
 class Report:
     links: int = 0
     problems: list[str] = field(default_factory=list)
+    anchored: bool = False  # an anchor outside the database vouched for the end of the chain
 
     @property
     def intact(self) -> bool:
         return not self.problems
 
 
-def verify(*, batch: int = 5000, max_problems: int = 1000) -> Report:
-    """Walk the chain in order and recompute everything; then look for entries the chain does not know."""
+def verify(*, batch: int = 5000, max_problems: int = 1000, allow_unanchored: bool = False) -> Report:
+    """Walk the chain in order and recompute everything; check its end against the anchors kept outside the database
+    (without one the end cannot be verified: a problem unless `allow_unanchored`); then look for entries the chain
+    does not know."""
     from auditlog.models import LogEntry
 
     report = Report()
@@ -158,7 +161,8 @@ def verify(*, batch: int = 5000, max_problems: int = 1000) -> Report:
         report.problems.append(f"the chain ends at link {last_seq} but its head says {head.seq}: links at the end were removed")
     from .anchor import check_against_anchors
 
-    report.problems += check_against_anchors()
+    report.anchored, anchor_problems = check_against_anchors(links=report.links, allow_unanchored=allow_unanchored)
+    report.problems += anchor_problems
     for kind, model in ((ChainLink.Kind.LOGENTRY, LogEntry), (ChainLink.Kind.ACCESS, AccessLogEntry)):
         chained = ChainLink.objects.filter(kind=kind).values("entry_id")
         orphans = list(model.objects.exclude(pk__in=chained).values_list("pk", flat=True)[:20])

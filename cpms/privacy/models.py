@@ -9,6 +9,8 @@ class ChainVerification(models.Model):
     links = models.PositiveBigIntegerField()
     problems = models.JSONField(default=list)
     triggered_by = models.CharField(max_length=150, blank=True)
+    anchored = models.BooleanField(null=True, help_text="an anchor outside the database vouched for the end of the chain "
+                                                        "(empty: a run from before this was kept)")
 
     class Meta:
         ordering = ["-at"]

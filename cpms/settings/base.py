@@ -307,7 +307,10 @@ if not AUDIT_CHAIN_KEY:
 
 # The chain's head is anchored outside the audit tables (cpms.audit.anchor): an append-only file, in production on
 # storage the database's owners cannot rewrite.
-AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl"))
+# Development falls back to var/; production must say where it is (`check --deploy` fails otherwise: cpms.audit.E001),
+# since a file beside the database, on storage its owners can rewrite, anchors nothing.
+AUDIT_ANCHOR_FILE_SET = bool(os.environ.get("AUDIT_ANCHOR_FILE"))
+AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE") or str(VAR_DIR / "audit-anchors.jsonl")
 AUDIT_ANCHOR_SECONDS = env_float("AUDIT_ANCHOR_SECONDS", 300.0)
 
 # --- Celery -------------------------------------------------------------------------------------------------

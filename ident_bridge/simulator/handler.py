@@ -105,7 +105,13 @@ class _Handler(BaseHTTPRequestHandler):
         if size > limit:
             self.close_connection = True  # the unread body must not be taken for the next request
             return problem_answer(413, "Payload too large", f"The body is {size} bytes; the limit is {limit}.")
-        return self.rfile.read(size)
+        body = self.rfile.read(size)
+        if len(body) != size:  # ICD §2: a body that is not exactly Content-Length bytes is refused
+            self.close_connection = True
+            return problem_answer(400, "Invalid message", f"The body is {len(body)} bytes but Content-Length says {size} "
+                                  "(ICD §2); nothing was stored.",
+                                  [icd.ICDError("", f"is {len(body)} bytes, not the {size} that Content-Length declares")])
+        return body
 
     def _read_json(self) -> dict | Answer:
         raw = self._read_body(CONTROL_BODY_LIMIT)

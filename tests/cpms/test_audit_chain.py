@@ -36,12 +36,18 @@ def behind_the_trigger(sql: str, params=()):
 
 
 def test_normal_work_leaves_an_intact_chain(history):
+    from cpms.audit.anchor import anchor_write
+
+    anchor_write()  # beat does this every AUDIT_ANCHOR_SECONDS
     report = verify()
-    assert report.intact, report.problems
+    assert report.intact and report.anchored, report.problems
     assert report.links == LogEntry.objects.count() + AccessLogEntry.objects.count() >= 7
 
 
 def test_verify_audit_command_reports_intact(history, capsys):
+    from cpms.audit.anchor import anchor_write
+
+    anchor_write()
     call_command("verify_audit")
     assert "Audit chain intact" in capsys.readouterr().out
 
@@ -145,7 +151,7 @@ def test_concurrent_writers_and_a_rolled_back_savepoint_keep_the_chain_whole():
         except RuntimeError:
             pass
         access_record(user=user, obj=people[2], action=AccessLogEntry.Action.VIEW, person_id=people[2].pk)
-    report = verify()
+    report = verify(allow_unanchored=True)  # the chain itself; anchors have tests of their own
     assert report.intact, report.problems
     assert report.links == ChainLink.objects.count() == LogEntry.objects.count() + AccessLogEntry.objects.count()
 
@@ -169,11 +175,97 @@ def test_a_removed_tail_with_the_head_moved_back_is_reported_by_the_anchor(histo
     behind_the_trigger("UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1", [keep, kept.hash])
     problems = verify().problems
     assert problems == [f"the chain ends at link {keep}, but it reached link {anchored.seq} when anchored at {anchored.at}: "
-                        f"links {keep + 1}..{anchored.seq} were removed"]
+                        f"links {keep + 1}..{anchored.seq} were removed",
+                        f"the chain holds {keep} entries, but it held {anchored.seq} when anchored at {anchored.at}: "
+                        "3 were removed"]
     out = io.StringIO()
     with pytest.raises(SystemExit):
         call_command("verify_audit", stdout=out)
     assert "were removed" in out.getvalue()
+
+
+def remove_tail(keep: int) -> None:
+    """Delete every link after `keep` and its entry with the triggers off, and move the head back to link `keep`."""
+    kept = ChainLink.objects.get(seq=keep) if keep else None
+    for kind, entry_id in ChainLink.objects.filter(seq__gt=keep).values_list("kind", "entry_id"):
+        behind_the_trigger(f"DELETE FROM {'auditlog_logentry' if kind == 'logentry' else 'audit_accesslogentry'} "
+                           "WHERE id = %s", [entry_id])
+    behind_the_trigger("DELETE FROM audit_chainlink WHERE seq > %s", [keep])
+    if kept:
+        behind_the_trigger("UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1", [keep, kept.hash])
+    else:
+        behind_the_trigger("DELETE FROM audit_chainhead")
+
+
+@pytest.mark.parametrize("anchor_file", ["missing", "empty"])
+def test_without_an_anchor_a_removed_tail_is_not_called_intact(history, settings, anchor_file):
+    """ICD-independent, issue 16: with no anchor (file missing or emptied) the end of the chain cannot be verified, and
+    verify_audit says so and exits 1 rather than calling a chain with its tail cut off intact."""
+    if anchor_file == "empty":
+        open(settings.AUDIT_ANCHOR_FILE, "w").close()
+    remove_tail(ChainHead.objects.get().seq - 2)
+    report = verify()
+    assert not report.intact and not report.anchored
+    assert report.problems == [f"no anchor of the chain's head was found in AUDIT_ANCHOR_FILE ({settings.AUDIT_ANCHOR_FILE}): "
+                               "the end of the chain cannot be verified, so links removed from its end, or a chain emptied "
+                               "whole, would go unnoticed"]
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("verify_audit", stdout=out)
+    assert exit_.value.code == 1 and "cannot be verified" in out.getvalue() and "intact" not in out.getvalue()
+
+
+def test_allow_unanchored_accepts_an_unverified_end_once_and_anchors_it(history, settings):
+    out = io.StringIO()
+    call_command("verify_audit", "--allow-unanchored", stdout=out)
+    assert "Audit chain intact" in out.getvalue() and "end of the chain was not verified" in out.getvalue()
+    from cpms.privacy.models import ChainVerification
+
+    assert ChainVerification.objects.get().anchored is False
+    call_command("verify_audit", stdout=out)  # the anchor written after the first run vouches for the end now
+    assert ChainVerification.objects.order_by("-pk").first().anchored is True
+
+
+@pytest.mark.parametrize("anchored", [True, False])
+def test_a_wiped_chain_is_reported(history, anchored):
+    """Every entry, link and the head removed: with an anchor the count and the position say so; without one, the
+    chain of 0 entries is unverifiable, never 'intact: 0 entries'."""
+    from cpms.audit.anchor import anchor_write
+
+    written = anchor_write() if anchored else None
+    remove_tail(0)
+    report = verify()
+    assert report.links == 0 and not report.intact
+    if anchored:
+        assert f"the chain holds 0 entries, but it held {written.entries} when anchored at {written.at}: " \
+               f"{written.entries} were removed" in report.problems
+    else:
+        assert any("cannot be verified" in p for p in report.problems)
+
+
+def test_an_anchor_never_goes_behind_a_link_anchored_earlier(history):
+    """After the tail is cut, beat's next anchor would vouch for the shortened head; it is refused instead, so the
+    evidence (the higher anchored link) stays in the part of the file verify() reads."""
+    from cpms.audit.anchor import AnchorBehind, anchor_write, anchors
+    from cpms.privacy.services import chain_verify
+
+    high = anchor_write()
+    remove_tail(high.seq - 2)
+    with pytest.raises(AnchorBehind, match="links were removed"):
+        anchor_write()
+    assert not chain_verify(triggered_by="test").intact  # and a failed verification anchors nothing either
+    assert max(a.seq for a in anchors()[0]) == high.seq
+
+
+@pytest.mark.parametrize("table", ["auditlog_logentry", "audit_accesslogentry", "audit_chainlink", "audit_chainhead"])
+def test_truncate_of_an_audit_table_is_refused(history, table):
+    """The test connections allow TRUNCATE for Django's flush (cpms.settings.test); a session that does not, as every
+    production session, is refused, the table owner included."""
+    with pytest.raises(DatabaseError, match="cannot be emptied"), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own transaction has deferred checks pending
+        cur.execute("SET LOCAL cpms.audit_truncate = ''")
+        cur.execute(f"TRUNCATE {table} CASCADE")
+    assert ChainLink.objects.exists() and ChainHead.objects.exists()
 
 
 def test_an_anchor_written_without_the_key_is_reported(history, settings):
@@ -189,7 +281,7 @@ def test_verification_anchors_what_it_verified(history, settings):
     from cpms.audit.anchor import anchors
     from cpms.privacy.services import chain_verify
 
-    assert chain_verify(triggered_by="test").intact
+    assert chain_verify(triggered_by="test", allow_unanchored=True).intact  # the first one of a new installation
     good, problems = anchors()
     assert problems == [] and good[-1].seq == ChainHead.objects.get().seq
 

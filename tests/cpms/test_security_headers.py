@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "IDENT_SHARED_SECRET": "s" * 40, "AUDIT_CHAIN_KEY": "a" * 40, "DEBUG": "0", "HTTPS": "1",
     "ALLOWED_HOSTS": "cpms.example.gov", "CSRF_TRUSTED_ORIGINS": "https://cpms.example.gov",
     "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpms"),
+    "AUDIT_ANCHOR_FILE": "/var/lib/cpms-anchors/audit-anchors.jsonl",
 }
 
 
@@ -35,6 +36,11 @@ def test_check_deploy_is_silent_for_the_production_settings():
 def test_the_audit_chain_key_is_required_outside_development():
     done = manage("check", env={k: v for k, v in PRODUCTION_ENV.items() if k != "AUDIT_CHAIN_KEY"})
     assert done.returncode != 0 and "AUDIT_CHAIN_KEY is not set" in done.stderr
+
+
+def test_a_production_start_without_an_anchor_file_fails_check_deploy():
+    done = manage("check", "--deploy", env={k: v for k, v in PRODUCTION_ENV.items() if k != "AUDIT_ANCHOR_FILE"})
+    assert done.returncode != 0 and "cpms.audit.E001" in done.stderr and "AUDIT_ANCHOR_FILE is not set" in done.stderr
 
 
 def test_behind_the_proxy_plain_http_is_redirected_and_https_gets_hsts():

@@ -263,6 +263,33 @@ def test_inbound_over_size_limit_gets_413_before_the_body_is_read(sim: Simulator
     connection.close()
 
 
+def test_inbound_naming_a_member_twice_gets_400_with_its_pointer(sim: Simulator) -> None:
+    """ICD 1.2 §2, from IDENT's side: a CPMS message that repeats a name is refused, whichever copy a parser keeps."""
+    raw = icd.canonical_bytes(query_submit("CAN", "FIN1000000001"))
+    raw = raw.replace(b'"priority":"high"', b'"priority":"high","priority":"low"')
+    response = post(sim, raw=raw)
+    assert response.status_code == 400
+    assert pointers(response) == ["/body/priority"]
+    assert sim.store.received_list() == []
+
+
+def test_inbound_body_shorter_than_its_content_length_gets_400(sim: Simulator) -> None:
+    """ICD 1.2 §2: the sender half-closes after part of a body whose signature covers only that part."""
+    raw = icd.canonical_bytes(query_submit("CAN", "FIN1000000001"))
+    headers = icd.signed_headers(raw, SECRET)
+    with socket.create_connection(sim.address, timeout=5) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        sock.sendall(f"POST /ident/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: {len(raw) + 50}\r\n{head}\r\n".encode()
+                     + raw)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"Content-Length" in answer
+    assert sim.store.received_list() == []
+
+
 def test_inbound_schema_errors_get_400_with_one_pointer_each(sim: Simulator) -> None:
     message = query_submit("CAN", "fin-lower-case", priority="urgent")
     response = post(sim, message)
