@@ -9,6 +9,7 @@ app. Each app's `AppConfig.ready()` registers, for the message types it owns:
 - `on_references(type, check, when=member)`: the first copy's reference errors at receipt (`check(message)` returns
   a list of icd.ICDError; ICD §3: an unknown reference is answered 400), inside the receipt's transaction; it raises
   ReferenceConflict when the message contradicts one already accepted (answered 409).
+- `on_outbound_sent(type, handler)`: IDENT accepted our message (its 2xx), in the transaction that records it.
 - `on_outbound_failed(type, handler)` / `on_outbound_delivered(type, handler)`: our message was refused by IDENT,
   rejected by the partner or expired, or it reached the partner (`handler(outbox=row)`).
 - `on_attention(listener)`: someone to tell whenever a message needs a person (`listener(kind, row, summary)`).
@@ -45,6 +46,7 @@ class _Entry:
 _receive: dict[str, list[_Entry]] = {}
 _references: dict[str, list[_Entry]] = {}
 _failed: dict[str, list[Callable]] = {}
+_sent: dict[str, list[Callable]] = {}
 _delivered: dict[str, list[Callable]] = {}
 _attention: list[Callable] = []
 
@@ -69,6 +71,12 @@ def on_outbound_failed(message_type: str, handler: Callable) -> None:
     if message_type not in icd.CPMS_TO_IDENT:
         raise ValueError(f"{message_type} is not a message CPMS sends to IDENT (ICD §3)")
     _add(_failed, message_type, handler)
+
+
+def on_outbound_sent(message_type: str, handler: Callable) -> None:
+    if message_type not in icd.CPMS_TO_IDENT:
+        raise ValueError(f"{message_type} is not a message CPMS sends to IDENT (ICD §3)")
+    _add(_sent, message_type, handler)
 
 
 def on_outbound_delivered(message_type: str, handler: Callable) -> None:
@@ -99,6 +107,11 @@ def reference_errors(message: dict) -> list[icd.ICDError]:
 
 def outbound_failed(row) -> None:
     for handler in _failed.get(row.type, []):
+        handler(outbox=row)
+
+
+def outbound_sent(row) -> None:
+    for handler in _sent.get(row.type, []):
         handler(outbox=row)
 
 

@@ -87,9 +87,12 @@ def outbox_deliver(pk: int, *, transport: Transport | None = None) -> str | None
         if exc.permanent:
             return _record_rejected(row, exc)
         return _record_retry(row, exc)
-    OutboxMessage.objects.filter(pk=pk).update(
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
-    )
+    from . import routing
+
+    with transaction.atomic():
+        row.status, row.sent_at, row.last_error = OutboxMessage.Status.SENT, timezone.now(), ""
+        OutboxMessage.objects.filter(pk=pk).update(status=row.status, sent_at=row.sent_at, lease_until=None, last_error="")
+        routing.outbound_sent(row)
     log.info("outbox %s %s sent after %d attempt(s)", row.type, row.message_id, row.attempts)
     return OutboxMessage.Status.SENT
 

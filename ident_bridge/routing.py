@@ -46,6 +46,11 @@ def outbound_failed(row: OutboxMessage) -> None:
                                                f"{row.last_error or row.delivery_detail}")
 
 
+def outbound_sent(row: OutboxMessage) -> None:
+    """IDENT accepted our message (2xx): the owning apps (the accounting dates its disclosure by it)."""
+    handlers.outbound_sent(row)
+
+
 def outbound_delivered(row: OutboxMessage) -> None:
     """IDENT says the partner has our message."""
     handlers.outbound_delivered(row)

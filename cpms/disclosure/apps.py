@@ -11,5 +11,8 @@ class DisclosureConfig(AppConfig):
 
         from .models import Decision, DisclosureRecord, Rule, RuleSet
 
+        from .services import register_delivery_handlers
+
         for model in (RuleSet, Rule, Decision, DisclosureRecord):
             auditlog.register(model)
+        register_delivery_handlers()

@@ -102,7 +102,18 @@ class Decision(models.Model):
 
 class DisclosureRecord(models.Model):
     """Privacy Act accounting of one disclosure (5 U.S.C. 552a(c)): one per outbound message that carries a person's
-    information, written in the transaction that writes the message to the outbox."""
+    information, written in the transaction that writes the message to the outbox, then told what became of the message.
+
+    Only a message IDENT accepted, and that no partner rejected, was disclosed (ICD §3): the accounting shows the rest
+    as "not disclosed" with the reason. `disclosed_at` is IDENT's acceptance once there is one, and until then when
+    the message was queued (`queued_at`), so that every entry keeps its place in the person's accounting."""
+
+    class Delivery(models.TextChoices):
+        PENDING = "pending", "Not disclosed yet: waiting for IDENT to accept it"
+        DELIVERED = "delivered", "Disclosed: IDENT accepted it for the partner"
+        REFUSED = "refused", "Not disclosed: IDENT refused the message"
+        REJECTED = "rejected", "Not disclosed: the partner rejected the message"
+        EXPIRED = "expired", "Not disclosed: IDENT could not be reached before the retries ran out"
 
     class Kind(models.TextChoices):
         QUERY = "query.submit", "Our fingerprint query"
@@ -117,7 +128,11 @@ class DisclosureRecord(models.Model):
     partner = models.ForeignKey("core.Partner", on_delete=models.PROTECT, related_name="+")
     agreement = models.ForeignKey("core.Agreement", on_delete=models.PROTECT, related_name="+",
                                   help_text="the agreement version in force when the message left")
-    disclosed_at = models.DateTimeField()
+    disclosed_at = models.DateTimeField(help_text="IDENT's acceptance; until then, when the message was queued")
+    queued_at = models.DateTimeField(help_text="when the message was written to the outbox")
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PENDING)
+    delivery_at = models.DateTimeField(null=True, blank=True, help_text="when the delivery outcome was learnt")
+    delivery_detail = models.CharField(max_length=1000, blank=True, help_text="IDENT's or the partner's reason")
     nature = models.CharField(max_length=300)
     data_elements = models.JSONField(default=list)
     attachments = models.JSONField(default=list, help_text="[{filename, kind, media_type, sha256}]")
@@ -137,6 +152,10 @@ class DisclosureRecord(models.Model):
         ordering = ["-disclosed_at", "-id"]
         indexes = [models.Index(fields=["person", "-disclosed_at", "-id"], name="disclosure_person_time_idx")]
 
+    @property
+    def is_disclosed(self) -> bool:
+        return self.delivery == self.Delivery.DELIVERED
+
     @staticmethod
     def retention_for(disclosed_on: date, person_retain_until: date | None) -> date:
         try:
@@ -144,3 +163,20 @@ class DisclosureRecord(models.Model):
         except ValueError:  # 29 February
             five_years = disclosed_on.replace(year=disclosed_on.year + 5, day=28)
         return max(five_years, person_retain_until or five_years)
+
+
+# What may become of an accounted message (ICD §1 and §3). IDENT's acceptance is the disclosure; a partner's rejection
+# undoes it; a refusal by IDENT is final; an expired message may still be accepted when an administrator sends it again
+# (the same bytes: outbox_retry_expired). Nothing moves back to pending, and nothing leaves a final outcome.
+_D = DisclosureRecord.Delivery
+DELIVERY_MOVES: dict[str, frozenset[str]] = {
+    _D.PENDING: frozenset({_D.DELIVERED, _D.REFUSED, _D.REJECTED, _D.EXPIRED}),
+    _D.DELIVERED: frozenset({_D.REJECTED}),
+    _D.EXPIRED: frozenset({_D.DELIVERED, _D.REJECTED}),
+    _D.REFUSED: frozenset(),
+    _D.REJECTED: frozenset(),
+}
+
+
+def delivery_may_move(current: str, to: str) -> bool:
+    return to in DELIVERY_MOVES[current]

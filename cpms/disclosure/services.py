@@ -18,7 +18,7 @@ from cpms.audit.services import audited_update
 from cpms.cis.pcqs import CisAnswer, PcqsUnavailable, get_pcqs
 from cpms.core.models import Agreement, Partner, Person
 
-from .models import Decision, DisclosureRecord, Rule, RuleSet
+from .models import Decision, DisclosureRecord, Rule, RuleSet, delivery_may_move
 from .rules import Direction, Evaluation, Outcome, evaluate
 
 __all__ = ["Outcome", "Evaluation", "Decision", "DisclosureRecord", "Direction"]  # the vocabulary callers use
@@ -209,12 +209,55 @@ def disclosure_record(*, person, partner, agreement: Agreement, outbox_message, 
     disclosed_at = disclosed_at or timezone.now()
     return DisclosureRecord.objects.create(
         message_type=outbox_message.type, reference=reference,
-        person=person, partner=partner, agreement=agreement, disclosed_at=disclosed_at, nature=nature,
+        person=person, partner=partner, agreement=agreement, disclosed_at=disclosed_at, queued_at=disclosed_at, nature=nature,
         data_elements=sorted(data_elements), attachments=attachments or [], purpose=purpose, recipient=recipient,
         legal_authority=agreement.legal_authority or agreement.title, law_enforcement_request=law_enforcement_request,
         disclosed_by=disclosed_by, package=package, outbox_message=outbox_message,
         retain_until=DisclosureRecord.retention_for(disclosed_at.date(), person.retain_until),
     )
+
+
+def disclosure_record_delivery(*, outbox_message, outcome: str, detail: str = "", at=None) -> DisclosureRecord | None:
+    """What became of an accounted message (ICD §1, §3), in the transaction that learnt it: IDENT accepted it (the
+    disclosure, dated then), refused it, the partner rejected it, or it expired. The move must be one DELIVERY_MOVES
+    allows; any other (a late or repeated signal) changes nothing. None when the message carries no accounting."""
+    at = at or timezone.now()
+    record = DisclosureRecord.objects.select_for_update().filter(outbox_message=outbox_message).first()
+    if record is None or not delivery_may_move(record.delivery, outcome):
+        return record
+    changes = {"delivery": outcome, "delivery_at": at, "delivery_detail": (detail or "")[:1000]}
+    if outcome == DisclosureRecord.Delivery.DELIVERED:
+        # 552a(c)(1): the date of the disclosure is when it left USCIS's hands, IDENT's acceptance.
+        changes |= {"disclosed_at": at,
+                    "retain_until": DisclosureRecord.retention_for(at.date(), record.person.retain_until)}
+    audited_update(DisclosureRecord, record.pk, **changes)
+    record.refresh_from_db()
+    return record
+
+
+def _outbound_sent(*, outbox):
+    disclosure_record_delivery(outbox_message=outbox, outcome=DisclosureRecord.Delivery.DELIVERED, at=outbox.sent_at)
+
+
+def _outbound_failed(*, outbox):
+    from ident_bridge.models import OutboxMessage
+
+    if outbox.delivery_status == OutboxMessage.Delivery.REJECTED:
+        outcome, detail = DisclosureRecord.Delivery.REJECTED, outbox.delivery_detail
+    elif outbox.status == OutboxMessage.Status.REJECTED:
+        outcome, detail = DisclosureRecord.Delivery.REFUSED, outbox.last_error
+    else:
+        outcome, detail = DisclosureRecord.Delivery.EXPIRED, outbox.last_error
+    disclosure_record_delivery(outbox_message=outbox, outcome=outcome, detail=detail)
+
+
+def register_delivery_handlers() -> None:
+    """From AppConfig.ready: every accounted kind of message tells its accounting what became of it."""
+    from ident_bridge import handlers
+
+    for message_type in DisclosureRecord.Kind.values:
+        handlers.on_outbound_sent(message_type, _outbound_sent)
+        handlers.on_outbound_failed(message_type, _outbound_failed)
 
 
 def ruleset_ensure_default() -> RuleSet | None:

@@ -5,7 +5,6 @@ from cpms.core.labels import ELEMENT_LABELS, REQUESTED_ITEM_LABELS, country_labe
 from cpms.cis.classes import immigration_status_words
 from cpms.core.models import Gender
 from cpms.core.roles import Role, has_role
-from cpms.disclosure.models import Decision
 from cpms.disclosure.selectors import decision_rows
 
 from .normalise import accuracy_check
@@ -17,16 +16,6 @@ __all__ = ["request_can_augment", "request_can_resolve"]  # the predicates, for 
 
 def referral_queue(user):
     return requests_visible_to(user).filter(status=RequestStatus.REFERRED).select_related("partner", "person").order_by("received_at")
-
-
-def decisions_for(user, *, outcome: str = "", partner: str = ""):
-    qs = Decision.objects.filter(partner_request__in=requests_visible_to(user).values("pk")).select_related(
-        "partner_request__partner", "ruleset", "decided_by")
-    if outcome:
-        qs = qs.filter(outcome=outcome)
-    if partner:
-        qs = qs.filter(partner_request__partner_id=partner)
-    return qs.order_by("-decided_at", "-id")
 
 
 def request_decisions(req):

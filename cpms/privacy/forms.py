@@ -5,10 +5,12 @@ from django import forms
 
 from cpms.core.forms import DomainErrorFormMixin, justification_field
 from cpms.core.models import Partner
+from cpms.disclosure.selectors import DecisionKind
 from cpms.disclosure.services import Outcome
 
 
 class DecisionFilterForm(forms.Form):
+    kind = forms.ChoiceField(label="About", required=False, choices=[("", "Anything")] + list(DecisionKind.choices))
     outcome = forms.ChoiceField(label="Outcome", required=False, choices=[("", "Any outcome")] + list(Outcome.choices))
     partner = forms.ChoiceField(label="Partner", required=False)
 
@@ -18,7 +20,7 @@ class DecisionFilterForm(forms.Form):
 
     def filters(self) -> dict:
         """The selector's keyword arguments; an unknown value (an edited URL) means no filter."""
-        return dict(self.cleaned_data) if self.is_valid() else {"outcome": "", "partner": ""}
+        return dict(self.cleaned_data) if self.is_valid() else {"kind": "", "outcome": "", "partner": ""}
 
 
 class HeldQueryForm(DomainErrorFormMixin, forms.Form):
@@ -37,6 +39,7 @@ class TimelineFilterForm(forms.Form):
     """Filters of a person's timeline; an edited URL with an unknown value gets a message, not a 500."""
 
     kind = forms.MultipleChoiceField(label="Kinds of event", required=False, widget=forms.CheckboxSelectMultiple,
+                                     help_text="None ticked: every kind but privacy officers' own oversight reads.",
                                      error_messages={"invalid_choice": "Choose kinds of event from the list."})
     partner = forms.ChoiceField(label="Partner", required=False)
     user = forms.CharField(label="User (username or family name)", required=False, max_length=150)
@@ -59,8 +62,8 @@ class TimelineFilterForm(forms.Form):
         return data
 
     def filters(self):
-        from .timeline import KINDS, Filters
+        from .timeline import DEFAULT_KINDS, Filters
 
         data = self.cleaned_data if self.is_valid() else {}
-        return Filters(kinds=frozenset(data.get("kind") or KINDS), partner=data.get("partner") or "",
+        return Filters(kinds=frozenset(data.get("kind") or DEFAULT_KINDS), partner=data.get("partner") or "",
                        user=(data.get("user") or "").strip(), date_from=data.get("date_from"), date_to=data.get("date_to"))

@@ -41,6 +41,13 @@ def accounting_for_person(person: Person, *, subject_copy: bool):
     return qs
 
 
+def accounting_counts(records) -> dict:
+    """How many entries, and how many of them were disclosed (IDENT accepted them and no partner rejected them)."""
+    total = records.count()
+    disclosed = records.filter(delivery=DisclosureRecord.Delivery.DELIVERED).count()
+    return {"total": total, "disclosed": disclosed, "not_disclosed": total - disclosed}
+
+
 def authority_beside_agreement(record: DisclosureRecord) -> str:
     """The legal authority as the accounting shows it next to the agreement's label: without the agreement's title,
     which the record's authority starts with (`Agreement.legal_authority`, or the title alone) and the label names."""

@@ -26,6 +26,7 @@ from cpms.queries.models import FdnsReferral, QueryTransition
 KINDS = {
     "disclosure": "Disclosure",
     "read": "Read of partner data",
+    "oversight": "Oversight read (a privacy officer's own)",
     "decision": "Protected-status decision",
     "query": "Our query",
     "request": "Partner's request",
@@ -72,9 +73,15 @@ class Event:
         return Cursor(self.at, self.kind, self.id)
 
 
+# A privacy officer's own reads (the purpose of use "privacy oversight") are kept in the access log like any other,
+# but shown apart and only when asked for: otherwise every look at a timeline adds to it and buries the disclosures.
+OVERSIGHT_PURPOSE = "privacy_oversight"
+DEFAULT_KINDS = frozenset(KINDS) - {"oversight"}
+
+
 @dataclass(frozen=True)
 class Filters:
-    kinds: frozenset[str] = frozenset(KINDS)
+    kinds: frozenset[str] = DEFAULT_KINDS
     partner: str = ""
     user: str = ""
     date_from: date | None = None
@@ -127,17 +134,25 @@ def person_timeline(person: Person, *, filters: Filters = Filters(), cursor: Cur
         qs = DisclosureRecord.objects.filter(person=person).filter(_before(cursor, "disclosure", "disclosed_at"))
         qs = _common(qs, filters, at="disclosed_at", partner="partner_id", user="disclosed_by", users=users)
         rows = qs.select_related("partner", "agreement", "disclosed_by").order_by("-disclosed_at", "-id")[:limit]
-        sources.append([Event(r.disclosed_at, "disclosure", r.pk, f"{r.get_message_type_display()} to {r.partner.name}",
-                              detail=f"{r.purpose}. Sent: {', '.join(label(DISCLOSED_LABELS, e) for e in r.data_elements)}"
+        sources.append([Event(r.disclosed_at, "disclosure", r.pk,
+                              f"{r.get_message_type_display()} to {r.partner.name}"
+                              + ("" if r.is_disclosed else f" ({r.get_delivery_display()[:1].lower()}"
+                                                             f"{r.get_delivery_display()[1:]})"),
+                              detail=f"{r.purpose}. {'Sent' if r.is_disclosed else 'Would have sent'}: "
+                                     f"{', '.join(label(DISCLOSED_LABELS, e) for e in r.data_elements)}"
                                      + (f"; {len(r.attachments)} document(s)" if r.attachments else "")
                                      + f". Under {r.agreement.label}.",
                               partner=r.partner.name, user=_name(r.disclosed_by), reference=r.reference) for r in rows])
-    if "read" in filters.kinds:
-        qs = AccessLogEntry.objects.filter(person=person).filter(_before(cursor, "read", "at"))
+    for kind in ("read", "oversight"):
+        if kind not in filters.kinds:
+            continue
+        qs = AccessLogEntry.objects.filter(person=person).filter(_before(cursor, kind, "at"))
+        oversight = Q(context__purpose=OVERSIGHT_PURPOSE)
+        qs = qs.filter(oversight) if kind == "oversight" else qs.exclude(oversight)
         qs = _common(qs, filters, at="at", partner=None, user="user", users=users)
         rows = qs.select_related("user").order_by("-at", "-id")[:limit]
-        sources.append([Event(r.at, "read", r.pk, f"{label(READ_OBJECT_LABELS, r.object_type)}: "
-                                                  f"{r.get_action_display().lower()}",
+        sources.append([Event(r.at, kind, r.pk, f"{label(READ_OBJECT_LABELS, r.object_type)}: "
+                                                f"{r.get_action_display().lower()}",
                               detail=f"Purpose: {label(PURPOSE_LABELS, r.context['purpose']) if r.context.get('purpose') else 'not recorded'}",
                               user=_name(r.user), reference=r.context.get("reference", "")) for r in rows])
     if "decision" in filters.kinds:

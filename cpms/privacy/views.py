@@ -20,7 +20,7 @@ from cpms.audit.services import access_record
 from cpms.core.labels import DISCLOSED_LABELS, KIND_LABELS, label
 from cpms.core.models import Person
 from cpms.core.pdf import html_to_pdf
-from cpms.disclosure.selectors import decision_list_rows, decision_rows
+from cpms.disclosure.selectors import decision_list_rows, decision_rows, decisions_for
 from cpms.disclosure.services import Outcome
 from cpms.partner_requests import services as partner_requests
 from cpms.queries.permissions import access_query_for_privacy
@@ -29,7 +29,7 @@ from cpms.queries.services import QueryError, query_referral_resolve
 from cpms.queries.workflow import query_can_resolve
 from cpms.partner_requests.forms import ReferralResolveForm
 from cpms.partner_requests.permissions import access_request_for_user
-from cpms.partner_requests.selectors import decisions_for, referral_queue, request_page
+from cpms.partner_requests.selectors import referral_queue, request_page
 
 from . import selectors, timeline
 from .forms import DecisionFilterForm, HeldQueryForm, TimelineFilterForm
@@ -69,11 +69,12 @@ def accounting(request, pk):
                   context={"report": "accounting", "subject_copy": subject_copy})
     return render(request, "privacy/accounting.html",
                   {"person": person, "rows": selectors.accounting_rows(records[:500]), "subject_copy": subject_copy,
-                   "total": records.count()})
+                   **selectors.accounting_counts(records)})
 
 
-CSV_COLUMNS = ["disclosed_at", "exchange", "reference", "partner", "recipient", "nature", "purpose", "data_elements",
-               "attachments", "agreement", "legal_authority", "law_enforcement_request", "retain_until"]
+CSV_COLUMNS = ["disclosed", "disclosed_at", "outcome", "outcome_detail", "queued_at", "exchange", "reference", "partner",
+               "recipient", "nature", "purpose", "data_elements", "attachments", "agreement", "legal_authority",
+               "law_enforcement_request", "retain_until"]
 
 
 @login_required
@@ -88,7 +89,9 @@ def accounting_csv(request, pk):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for r in records.iterator(chunk_size=1000):
-        writer.writerow([r.disclosed_at.isoformat(), r.get_message_type_display(), r.reference, r.partner.name, r.recipient, r.nature, r.purpose,
+        writer.writerow(["yes" if r.is_disclosed else "no", r.disclosed_at.isoformat() if r.is_disclosed else "",
+                         r.get_delivery_display(), r.delivery_detail, r.queued_at.isoformat(),
+                         r.get_message_type_display(), r.reference, r.partner.name, r.recipient, r.nature, r.purpose,
                          "; ".join(label(DISCLOSED_LABELS, e) for e in r.data_elements),
                          "; ".join(f"{label(KIND_LABELS, a['kind'])}: {a['filename']} (SHA-256 {a['sha256']})" for a in r.attachments), r.agreement.label,
                          r.legal_authority, "yes" if r.law_enforcement_request else "no", r.retain_until.isoformat()])

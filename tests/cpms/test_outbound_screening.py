@@ -203,3 +203,24 @@ def test_the_held_query_page_shows_a_floor_refusal_and_records_nothing(world, cl
     assert "The decision was not recorded" in html and "leave the query held" in html
     query.refresh_from_db()
     assert query.status == QueryStatus.HELD_PRIVACY and nothing_sent()
+
+
+def test_the_privacy_officers_decision_on_a_held_query_is_on_the_decisions_list(world, client):
+    """Issue 17: a decision on a held query appeared on no Decisions list afterwards."""
+    from django.urls import reverse
+
+    cis_record(world["person"], ProtectedClass.U)
+    query = submit(world, "AUS")
+    services.query_referral_resolve(actor=world["privacy"], query=query, outcome="withhold", justification="U visa holder")
+    client.post(reverse("system-use"))
+    client.force_login(world["privacy"])
+    every = client.get(reverse("privacy-decisions")).content.decode()
+    assert query.query_ref in every and "U visa holder" in every and "Our queries and round-3 follow-ups" in every
+    assert reverse("privacy-held-query", args=[query.pk]) in every
+    queries_only = client.get(reverse("privacy-decisions"), {"kind": "query", "outcome": "withhold"}).content.decode()
+    assert query.query_ref in queries_only
+    replies_only = client.get(reverse("privacy-decisions"), {"kind": "reply"}).content.decode()
+    assert query.query_ref not in replies_only
+    client.force_login(world["officer"])
+    client.post(reverse("system-use"))
+    assert client.get(reverse("privacy-decisions")).status_code == 404

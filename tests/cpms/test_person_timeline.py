@@ -39,7 +39,9 @@ def test_the_timeline_has_every_kind_newest_first(world):
     assert {e.kind for e in events} == {"disclosure", "decision", "query", "read"}
     assert [e.at for e in events] == sorted((e.at for e in events), reverse=True)
     disclosure = next(e for e in events if e.kind == "disclosure")
-    assert disclosure.title == "Our fingerprint query to Canada" and disclosure.reference == world["sent"].query_ref
+    # the world's messages never reach IDENT: the accounting says so (issue 17)
+    assert disclosure.title == "Our fingerprint query to Canada (not disclosed yet: waiting for IDENT to accept it)"
+    assert disclosure.reference == world["sent"].query_ref
     assert "FIN" in disclosure.detail and "version 1" in disclosure.detail  # labels and the agreement version
     read = next(e for e in events if e.kind == "read")
     assert read.detail == "Purpose: Case adjudication" and read.user.startswith(world["officer"].first_name)
@@ -126,3 +128,18 @@ def test_the_live_region_is_the_result_line_and_dates_are_plain_text_with_their_
     assert 'type="date"' not in html
     none = client.get(reverse("privacy-person", args=[world["person"].pk]), {"partner": "AUS", "user": "nobody"}).content.decode()
     assert '<p id="timeline-status" class="cpms-result-count" role="status" aria-live="polite">No events match the filters.</p>' in none
+
+
+def test_a_privacy_officers_own_reads_are_kept_but_shown_apart(world):
+    """Issue 17: the timeline filled up with the privacy officer's own 'viewed' reads, burying the disclosures."""
+    from cpms.privacy.timeline import Filters
+
+    person = world["person"]
+    for _ in range(3):
+        access_record(user=world["privacy"], obj=person, action=AccessLogEntry.Action.VIEW, person_id=person.pk,
+                      context={"purpose": "privacy_oversight", "reference": "timeline"})
+    events, _ = timeline.person_timeline(person)
+    assert not any(e.kind == "oversight" for e in events) and any(e.kind == "disclosure" for e in events)
+    shown, _ = timeline.person_timeline(person, filters=Filters(kinds=frozenset({"oversight"})))
+    assert [e.kind for e in shown] == ["oversight"] * 3
+    assert AccessLogEntry.objects.filter(person=person, context__purpose="privacy_oversight").count() == 3
