@@ -23,7 +23,7 @@ from cpms.partner_requests import services as requests_services
 from cpms.core.files import store_content_addressed
 from cpms.core.labels import ELEMENT_LABELS, KIND_LABELS, label
 from ident_bridge import filecheck, icd
-from ident_bridge.outbox import outbox_enqueue
+from ident_bridge.outbox import OutboundMessageTooLarge, outbox_enqueue
 from ident_bridge.publish import on_commit_publish
 
 from .models import PRIORITY_RANK, IctsCase, PackageAttachment, ResponsePackage, Review
@@ -394,14 +394,14 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
             ],
         },
     }
-    size = len(icd.canonical_bytes(icd.envelope("request.reply", req.partner_id, body)))
-    if size > icd.MAX_BODY_BYTES:
-        why = f"The response is {size:,} bytes encoded; IDENT accepts at most {icd.MAX_BODY_BYTES:,}. Remove or reduce documents."
+    try:
+        row = outbox_enqueue(message_type="request.reply", partner=req.partner_id, body=body, ref=req.request_ref)
+    except OutboundMessageTooLarge as exc:  # nothing was written: the analyst reduces the documents
+        why = f"The response is {exc.size:,} bytes encoded; IDENT accepts at most {exc.limit:,}. Remove or reduce documents."
         transition(case, CaseStatus.RETURNED, reason=why)
         Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
                                     message=f"{_about(case)}: not transmitted, returned to you: {why}"[:300])
         return CaseStatus.RETURNED
-    row = outbox_enqueue(message_type="request.reply", partner=req.partner_id, body=body, ref=req.request_ref)
     # Privacy Act accounting (5 U.S.C. 552a(c)), in the same transaction as the message itself.
     disclosure.disclosure_record(
         person=req.person, partner=req.partner, agreement=agreement, outbox_message=row, disclosed_at=now,

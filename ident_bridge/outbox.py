@@ -30,20 +30,32 @@ class OutboundMessageInvalid(Exception):
     """A message we built does not satisfy the ICD schema: a bug, never sent."""
 
 
+class OutboundMessageTooLarge(Exception):
+    """The message's bytes exceed what IDENT accepts (ICD §1): nothing was written; the caller tells a person."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"the message is {size} bytes; IDENT accepts at most {limit}")
+        self.size, self.limit = size, limit
+
+
 def outbox_enqueue(*, message_type: str, partner: str, body: dict, ref: str = "") -> OutboxMessage:
-    """Write one outbound message. Must run inside the caller's business transaction."""
+    """Write one outbound message. Must run inside the caller's business transaction. The size limit is checked here,
+    once, on the very bytes that will be sent (a package of documents is encoded once, not once more to measure it)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_enqueue must run inside the business transaction (transaction.atomic).")
     message = icd.envelope(message_type, partner, body)
     errors = icd.schema_errors(message)
     if errors:
         raise OutboundMessageInvalid("; ".join(f"{e.pointer}: {e.detail}" for e in errors))
+    raw = icd.canonical_bytes(message)
+    if len(raw) > icd.MAX_BODY_BYTES:
+        raise OutboundMessageTooLarge(len(raw), icd.MAX_BODY_BYTES)
     row = OutboxMessage.objects.create(
         message_id=uuid.UUID(message["message_id"]),
         type=message_type,
         partner=partner,
         ref=ref,
-        raw=icd.canonical_bytes(message),
+        raw=raw,
         next_attempt_at=timezone.now(),
     )
     from .tasks import outbox_relay

@@ -187,6 +187,22 @@ def test_agreement_narrowed_before_transmission_returns_the_case(world, django_c
     assert not OutboxMessage.objects.filter(type="request.reply").exists()
 
 
+def test_a_package_over_idents_limit_returns_the_case_and_writes_nothing(world, django_capture_on_commit_callbacks,
+                                                                         monkeypatch):
+    """The outbox measures the bytes it would send, once (issue 17: the envelope was encoded twice to measure it)."""
+    from ident_bridge import icd
+
+    case = submitted(world)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.package_review(actor=world["reviewer"], case=case, verdict="approved")
+    monkeypatch.setattr(icd, "MAX_BODY_BYTES", 200)
+    assert services.package_transmit(case.pk) == CaseStatus.RETURNED
+    case.refresh_from_db()
+    assert case.status == CaseStatus.RETURNED
+    assert "IDENT accepts at most 200" in case.transitions.order_by("-id").first().reason
+    assert not OutboxMessage.objects.filter(type="request.reply").exists() and not DisclosureRecord.objects.exists()
+
+
 def test_pcqs_down_at_transmission_waits(world, django_capture_on_commit_callbacks, monkeypatch):
     from cpms.cis.pcqs import PcqsUnavailable
 
