@@ -15,7 +15,7 @@ from django.utils import timezone
 from cpms.audit.services import audited_update
 from cpms.core.errors import DomainError
 from cpms.core.models import Agreement, Notification
-from cpms.core.notifications import notify_role, notify_users
+from cpms.core.notifications import notify
 from cpms.core.roles import Role, has_role
 from cpms.disclosure import services as disclosure
 from cpms.disclosure.services import Decision, Outcome
@@ -65,8 +65,8 @@ def case_open(*, partner_request) -> IctsCase:
     )
     CASE_WORKFLOW.start(case, reason=f"opened for {partner_request.partner_id} request {partner_request.request_ref}")
     case_grants_open(case)
-    notify_role(Role.ICTS_ANALYST, f"{_about(case)}: a new {partner_request.priority}-priority request to answer, due "
-                                  f"{case.due_at:%d %b %Y %H:%M} UTC.", url=f"/icts/cases/{case.pk}/")
+    notify(Role.ICTS_ANALYST, f"{_about(case)}: a new {partner_request.priority}-priority request to answer, due "
+                             f"{case.due_at:%d %b %Y %H:%M} UTC.", to=("icts-case", case.pk))
     return case
 
 
@@ -96,11 +96,9 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
         if locked.status == CaseStatus.OPEN:
             transition(locked, CaseStatus.PREPARING, actor=actor, reason=f"assigned to {analyst.get_username()}")
         if analyst != actor:
-            Notification.objects.create(user=analyst, kind=Notification.Kind.ACTION, url=f"/icts/cases/{locked.pk}/",
-                                        message=f"{_about(locked)}: assigned to you by {_name(actor)}."[:300])
+            notify([analyst], f"{_about(locked)}: assigned to you by {_name(actor)}.", to=("icts-case", locked.pk))
         if previous and previous != analyst:
-            Notification.objects.create(user=previous, kind=Notification.Kind.ACTION, url=f"/icts/cases/{locked.pk}/",
-                                        message=f"{_about(locked)}: reassigned to {_name(analyst)} by {_name(actor)}."[:300])
+            notify([previous], f"{_about(locked)}: reassigned to {_name(analyst)} by {_name(actor)}.", to=("icts-case", locked.pk))
     return locked
 
 
@@ -257,8 +255,8 @@ def package_submit(*, actor, case: IctsCase) -> IctsCase:
         _check_against_agreement(locked, package)
         audited_update(ResponsePackage, package.pk, submitted_at=timezone.now())
         transition(locked, CaseStatus.IN_REVIEW, actor=actor, reason="submitted for review")
-        notify_role(Role.ICTS_REVIEWER, f"{_about(locked)}: the response is ready for review (submitted by {_name(actor)}).",
-                    url=f"/icts/cases/{locked.pk}/")
+        notify(Role.ICTS_REVIEWER, f"{_about(locked)}: the response is ready for review (submitted by {_name(actor)}).",
+               to=("icts-case", locked.pk))
     case.status = locked.status
     return case
 
@@ -290,9 +288,8 @@ def package_review(*, actor, case: IctsCase, verdict: str, comments: str = "") -
             on_commit_publish(package_transmit_task.delay, locked.pk)
         else:
             transition(locked, CaseStatus.RETURNED, actor=actor, reason="returned with comments")
-            Notification.objects.create(user_id=locked.assigned_analyst_id, kind=Notification.Kind.ACTION,
-                                        url=f"/icts/cases/{locked.pk}/",
-                                        message=f"{_about(locked)}: the response was returned by {_name(actor)}: {comments}"[:300])
+            notify([locked.assigned_analyst_id], f"{_about(locked)}: the response was returned by {_name(actor)}: {comments}",
+                   to=("icts-case", locked.pk))
         review = Review.objects.create(package=package, reviewer=actor, verdict=verdict, comments=comments)
     case.status = locked.status
     return review
@@ -325,9 +322,8 @@ def case_close_withheld(*, actor, partner_request, reason: str) -> IctsCase | No
         raise IctsError(f"ICTS case {case.case_number} is '{CaseStatus(case.status).label}', not stopped.", code="wrong_state")
     transition(case, CaseStatus.CLOSED, actor=actor, reason=f"withheld by a privacy officer: {reason}")
     if case.assigned_analyst_id:
-        Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
-                                    message=f"{_about(case)}: closed, a privacy officer withheld the response; the partner "
-                                            "is answered “no match”."[:300])
+        notify([case.assigned_analyst_id], f"{_about(case)}: closed, a privacy officer withheld the response; the partner "
+                                           "is answered “no match”.", to=("icts-case", case.pk))
     return case
 
 
@@ -371,8 +367,8 @@ def package_transmit(case_id: int) -> str:
             agreement = _check_against_agreement(case, package)
         except IctsError as exc:
             transition(case, CaseStatus.RETURNED, reason=exc.message)
-            Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
-                                        message=f"{_about(case)}: not transmitted, returned to you: {exc.message}"[:300])
+            notify([case.assigned_analyst_id], f"{_about(case)}: not transmitted, returned to you: {exc.message}",
+                   to=("icts-case", case.pk))
             return CaseStatus.RETURNED
         return _transmit(case, package, agreement)
 
@@ -399,8 +395,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
     except OutboundMessageTooLarge as exc:  # nothing was written: the analyst reduces the documents
         why = f"The response is {exc.size:,} bytes encoded; IDENT accepts at most {exc.limit:,}. Remove or reduce documents."
         transition(case, CaseStatus.RETURNED, reason=why)
-        Notification.objects.create(user_id=case.assigned_analyst_id, kind=Notification.Kind.ACTION, url=f"/icts/cases/{case.pk}/",
-                                    message=f"{_about(case)}: not transmitted, returned to you: {why}"[:300])
+        notify([case.assigned_analyst_id], f"{_about(case)}: not transmitted, returned to you: {why}", to=("icts-case", case.pk))
         return CaseStatus.RETURNED
     # Privacy Act accounting (5 U.S.C. 552a(c)), in the same transaction as the message itself.
     disclosure.disclosure_record(
@@ -433,10 +428,10 @@ def package_record_delivery(*, outbox) -> None:
     transition(case, CaseStatus.DELIVERED if delivered else CaseStatus.DELIVERY_FAILED,
                reason=outbox.delivery_detail or outbox.last_error or ("delivered" if delivered else "not delivered"))
     if not delivered:
-        notify_users([case.assigned_analyst_id, package.approved_by_id],
-                     f"{_about(case)}: the response did not reach {case.partner_request.partner.name}: "
-                     f"{outbox.delivery_detail or outbox.last_error or 'not delivered'}", kind=Notification.Kind.FAILED,
-                     url=f"/icts/cases/{case.pk}/")
+        notify([case.assigned_analyst_id, package.approved_by_id],
+               f"{_about(case)}: the response did not reach {case.partner_request.partner.name}: "
+               f"{outbox.delivery_detail or outbox.last_error or 'not delivered'}", kind=Notification.Kind.FAILED,
+               to=("icts-case", case.pk))
 
 
 def transmit_due(*, limit: int = 50) -> int:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from .models import Notification
 from .roles import Role
 
 
-def notify_users(user_ids, message: str, *, kind: str = Notification.Kind.ACTION, url: str = "", query=None) -> int:
-    rows = [Notification(user_id=uid, kind=kind, message=message[:300], url=url[:200], query=query)
+def notify(recipients, message: str, *, kind: str = Notification.Kind.ACTION, to: tuple | None = None, url: str = "",
+           query=None) -> int:
+    """The one way to tell people something. `recipients`: users, user ids (None is skipped) or a Role (its active
+    members). `to`: the page it links to as a URL name and its arguments, reversed here, e.g. ("icts-case", case.pk);
+    `url` only for pages outside the URL configuration (the admin's). Returns how many were told."""
+    if isinstance(recipients, Role):
+        user_ids = get_user_model().objects.filter(groups__name=recipients, is_active=True).values_list("pk", flat=True)
+    else:
+        user_ids = [getattr(r, "pk", r) for r in recipients]
+    link = reverse(to[0], args=to[1:]) if to else url
+    rows = [Notification(user_id=uid, kind=kind, message=message[:300], url=link[:200], query=query)
             for uid in sorted({u for u in user_ids if u})]
     Notification.objects.bulk_create(rows)
     return len(rows)
-
-
-def notify_role(role: str, message: str, *, url: str = "", kind: str = Notification.Kind.ACTION) -> int:
-    users = get_user_model().objects.filter(groups__name=role, is_active=True).values_list("pk", flat=True)
-    return notify_users(users, message, kind=kind, url=url)
 
 
 def notify_admins(message: str, *, url: str = "") -> int:
@@ -26,7 +31,7 @@ def notify_admins(message: str, *, url: str = "") -> int:
 
     users = (get_user_model().objects.filter(Q(groups__name=Role.ADMIN) | Q(is_superuser=True), is_active=True)
              .values_list("pk", flat=True).distinct())
-    return notify_users(users, message, kind=Notification.Kind.FAILED, url=url)
+    return notify(users, message, kind=Notification.Kind.FAILED, url=url)
 
 
 ATTENTION_PAGES = {"inbound_gave_up": "/admin/ident_bridge/inboundattention/{pk}/change/",

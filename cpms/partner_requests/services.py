@@ -15,7 +15,7 @@ from cpms.audit.services import audited_update
 from cpms.core.errors import DomainError
 from cpms.cis.pcqs import CisAnswer
 from cpms.core.models import Agreement, Notification, Person
-from cpms.core.notifications import notify_role, notify_users
+from cpms.core.notifications import notify
 from cpms.core.labels import REQUESTED_ITEM_LABELS
 from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision, RuleSet
@@ -184,8 +184,8 @@ def _apply(req: PartnerRequest, outcome: str, *, actor, reason: str) -> None:
             desk.open_case(partner_request=req)
     elif outcome == Outcome.REFER:
         transition(req, RequestStatus.REFERRED, actor=actor, reason=reason)
-        notify_role(Role.PRIVACY_OFFICER, f"{_about(req)}: referred to a privacy officer, who decides whether it may be "
-                    f"shared. Why: {reason}"[:300], url=f"/privacy/referrals/{req.pk}/")
+        notify(Role.PRIVACY_OFFICER, f"{_about(req)}: referred to a privacy officer, who decides whether it may be "
+               f"shared. Why: {reason}", to=("privacy-referral", req.pk))
     else:
         raise ValueError(f"cannot apply outcome {outcome}")
 
@@ -349,10 +349,8 @@ def augmentation_record_response(*, message: dict, inbound) -> PartnerResponse:
     store_attachments(response, message)
     aug.answered_at = timezone.now()
     aug.save(update_fields=["answered_at"])
-    Notification.objects.create(user=aug.requested_by, kind=Notification.Kind.RESPONSE,
-                                message=f"{_about(aug.partner_request)}: {aug.partner_request.partner.name} answered "
-                                        f"augmentation {aug.augment_ref}."[:300],
-                                url=f"/partner-requests/{aug.partner_request_id}/")
+    notify([aug.requested_by_id], f"{_about(aug.partner_request)}: {aug.partner_request.partner.name} answered "
+           f"augmentation {aug.augment_ref}.", kind=Notification.Kind.RESPONSE, to=("partner-request", aug.partner_request_id))
     return response
 
 
@@ -361,9 +359,9 @@ def augmentation_record_failure(*, outbox) -> None:
     aug = Augmentation.objects.filter(outbox_message=outbox).select_related("partner_request").first()
     if aug is None:
         return
-    notify_users([aug.requested_by_id], f"{_about(aug.partner_request)}: augmentation {aug.augment_ref} did not reach "
-                 f"{aug.partner_request.partner.name} ({outbox.get_status_display().lower()}). You can ask again.", kind=Notification.Kind.FAILED,
-                 url=f"/partner-requests/{aug.partner_request_id}/")
+    notify([aug.requested_by_id], f"{_about(aug.partner_request)}: augmentation {aug.augment_ref} did not reach "
+           f"{aug.partner_request.partner.name} ({outbox.get_status_display().lower()}). You can ask again.",
+           kind=Notification.Kind.FAILED, to=("partner-request", aug.partner_request_id))
 
 
 # --- entry points for the case desk (icts): every RequestStatus move is made here -------------------------------
@@ -386,5 +384,5 @@ def request_record_transmitted(req: PartnerRequest, *, case_number: str, reply_m
 def request_record_blocked(req: PartnerRequest, *, why: str, case_number: str) -> None:
     """Transmission stopped (protected status changed): a privacy officer decides, as for any referral."""
     transition(req, RequestStatus.REFERRED, reason=why)
-    notify_role(Role.PRIVACY_OFFICER, f"{_about(req)}: transmission of the response {case_number} was stopped; decide whether "
-                f"it may still be sent. {why}"[:300], url=f"/privacy/referrals/{req.pk}/")
+    notify(Role.PRIVACY_OFFICER, f"{_about(req)}: transmission of the response {case_number} was stopped; decide whether "
+           f"it may still be sent. {why}", to=("privacy-referral", req.pk))

@@ -15,7 +15,7 @@ from cpms.core.errors import DomainError
 from cpms.core.files import store_content_addressed
 from cpms.core.labels import REASON_LABELS, REQUESTED_ITEM_LABELS
 from cpms.core.models import Agreement, BenefitCase, Notification, Partner
-from cpms.core.notifications import notify_role, notify_users
+from cpms.core.notifications import notify
 from cpms.core.permissions import can_act_on_case
 from cpms.disclosure import services as disclosure
 from cpms.disclosure.services import Decision
@@ -150,13 +150,12 @@ def _send_round1(query: InternationalQuery, *, agreement: Agreement) -> QueryRou
 
 
 def _refer_to_privacy(query: InternationalQuery) -> None:
-    notify_role(Role.PRIVACY_OFFICER, f"Case {query.case.receipt_number} ({query.person}): query {query.query_ref} to "
-                f"{query.partner.name} is held and waits for your decision before anything is sent.", url=f"/privacy/queries/{query.pk}/")
+    notify(Role.PRIVACY_OFFICER, f"Case {query.case.receipt_number} ({query.person}): query {query.query_ref} to "
+           f"{query.partner.name} is held and waits for your decision before anything is sent.", to=("privacy-held-query", query.pk))
 
 
 def _notify_officer_of_hold(query: InternationalQuery, message: str) -> None:
-    notify_users([query.requestor_id], f"Case {query.case.receipt_number} ({query.person}): {message}", kind=Notification.Kind.ACTION,
-                 url=f"/queries/{query.pk}/")
+    notify([query.requestor_id], f"Case {query.case.receipt_number} ({query.person}): {message}", to=("query-detail", query.pk))
 
 
 def query_rescreen(query_id: int) -> str:
@@ -509,7 +508,7 @@ def _notify(query: InternationalQuery, kind: str, message: str) -> None:
     """The case's officers are told, with the case and the person the message is about."""
     user_ids = set(query.case.assigned_officers.values_list("pk", flat=True)) | {query.requestor_id}
     message = f"Case {query.case.receipt_number} ({query.person}): {message}"
-    Notification.objects.bulk_create(Notification(user_id=uid, kind=kind, message=message[:300], query=query) for uid in sorted(user_ids))
+    notify(user_ids, message, kind=kind, query=query)
 
 
 # --- FDNS referrals -------------------------------------------------------------------------------------------
@@ -543,10 +542,9 @@ def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, d
         referral = FdnsReferral.objects.create(query=query, analyst=analyst, referred_by=actor, reason=reason,
                                                expires_at=timezone.now() + timedelta(days=days))
         referral_grant(referral)
-        Notification.objects.create(user=analyst, kind=Notification.Kind.ACTION, url=f"/queries/{query.pk}/",
-                                    message=f"Case {query.case.receipt_number} ({query.person}): "
-                                            f"{actor.get_full_name() or actor.get_username()} referred the results of query "
-                                            f"{query.query_ref} ({query.partner.name}) to you until {referral.expires_at:%Y-%m-%d}."[:300])
+        notify([analyst], f"Case {query.case.receipt_number} ({query.person}): {actor.get_full_name() or actor.get_username()} "
+                          f"referred the results of query {query.query_ref} ({query.partner.name}) to you until "
+                          f"{referral.expires_at:%Y-%m-%d}.", to=("query-detail", query.pk))
     return referral
 
 
