@@ -1,32 +1,30 @@
-"""The only code that writes international queries. Every state change goes through workflow.transition()."""
+"""An officer's query and its rounds: submit (screened first), held queries (CIS, a privacy officer), round 3, close.
+Every state change goes through workflow.transition()."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from cpms.audit.services import audited_update
 from cpms.core.errors import DomainError
-from cpms.core.files import store_content_addressed
 from cpms.core.labels import REASON_LABELS, REQUESTED_ITEM_LABELS
-from cpms.core.models import Agreement, BenefitCase, Notification, Partner
+from cpms.core.models import Agreement, BenefitCase, Partner
 from cpms.core.notifications import notify
 from cpms.core.permissions import can_act_on_case
+from cpms.core.roles import Role, has_role
 from cpms.disclosure import services as disclosure
 from cpms.disclosure.services import Decision
-from cpms.core.roles import Role, has_role
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
 
-from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
-from .permissions import referral_grant, referral_revoke_grant
-from .workflow import WORKFLOW as QUERY_WORKFLOW
-from .workflow import QueryStatus, query_can_ask_round3, query_can_close, query_can_resolve, transition
+from ..models import MAX_ROUNDS, InternationalQuery, QueryRound
+from ..workflow import WORKFLOW as QUERY_WORKFLOW
+from ..workflow import QueryStatus, query_can_ask_round3, query_can_close, query_can_resolve, transition
 
 
 class QueryError(DomainError):
@@ -358,224 +356,3 @@ def query_close(*, actor, query: InternationalQuery, reason: str = "") -> Intern
             raise QueryError(f"This query is '{QueryStatus(locked.status).label}' and cannot be closed now; reload the page.",
                              code="wrong_state")
         return transition(locked, QueryStatus.CLOSED, actor=actor, reason=reason or "The officer closed the query.")
-
-
-# --- inbound: the partner's answers (called by ident_bridge.routing inside the processing transaction) ----
-
-
-def inbound_reference_errors(message: dict) -> list[icd.ICDError]:
-    """ICD §3 at receipt: a result or response for a query CPMS did not send to this partner is answered 400."""
-    exists = InternationalQuery.objects.filter(query_ref=message["body"]["query_ref"], partner_id=message["partner"]).exists()
-    return [] if exists else [icd.ICDError("/body/query_ref", "is not a query CPMS sent to this partner")]
-
-
-def _query_for_message(message: dict) -> InternationalQuery:
-    return InternationalQuery.objects.select_for_update().get(query_ref=message["body"]["query_ref"], partner_id=message["partner"])
-
-
-def round1_record_result(*, message: dict, inbound) -> InternationalQuery:
-    """`query.result`: no_match ends the query; a match stores the minimal identity data and opens round 2."""
-    from ident_bridge.inbound import Ignored
-
-    body = message["body"]
-    query = _query_for_message(message)
-    rnd = query.rounds.get(number=1)
-    if rnd.answered_at is not None:
-        raise Ignored(f"round 1 of {query.query_ref} already has its result")
-    if query.status != QueryStatus.SUBMITTED:
-        raise Ignored(f"{query.query_ref} is '{query.status}', not waiting for a result")
-    now = timezone.now()
-    rnd.answered_at = now
-    rnd.outcome = body["outcome"]
-    rnd.save(update_fields=["answered_at", "outcome"])
-    _clear_overdue(query)
-    if body["outcome"] == "no_match":
-        transition(query, QueryStatus.NO_MATCH, reason=f"{query.partner.name} found no match.")
-        _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name}: no match for {query.query_ref}.")
-        return query
-    biographic = {k: v for k, v in body["biographic"].items() if k in icd.IDENTITY_ELEMENTS}
-    Match.objects.create(partner=query.partner, query=query, partner_person_id=body["partner_person_id"], biographic=biographic,
-                         inbound_message=inbound)
-    # IDENT sends the second query by itself after a match (second_query_sent): round 2 starts now.
-    QueryRound.objects.create(query=query, number=2, started_at=now, requested_items=[])
-    transition(query, QueryStatus.AWAITING_ROUND2, reason=f"{query.partner.name} reported a match; IDENT sent the second query (round 2).")
-    _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name} reports a match for {query.query_ref}.")
-    return query
-
-
-def round_record_response(*, message: dict, inbound) -> PartnerResponse:
-    """`query.response` for round 2 or 3: store the partner's data and attachments (sha256 already verified)."""
-    from ident_bridge.inbound import Ignored, NotReady
-
-    body = message["body"]
-    number = body["round"]
-    query = _query_for_message(message)
-    rnd = query.rounds.filter(number=number).first()
-    if rnd is None:
-        if number == 2 and query.status == QueryStatus.SUBMITTED:
-            # IDENT's round 2 overtook the round-1 result (retries reorder): process it after the result.
-            raise NotReady(f"round 2 of {query.query_ref} arrived before its round-1 result")
-        raise Ignored(f"{query.query_ref} has no round {number}")
-    if hasattr(rnd, "response"):
-        raise Ignored(f"round {number} of {query.query_ref} is already answered")
-    expected = QueryStatus.AWAITING_ROUND2 if number == 2 else QueryStatus.AWAITING_ROUND3
-    if query.status != expected:
-        raise Ignored(f"{query.query_ref} is '{query.status}', not waiting for round {number}")
-    response = PartnerResponse.objects.create(
-        query=query,
-        round=rnd,
-        responder=body["responder"],
-        responded_at=_parse_dt(body["responded_at"]),
-        person=body["person"],
-        inbound_message=inbound,
-    )
-    store_attachments(response, message)
-    rnd.answered_at = timezone.now()
-    rnd.outcome = "response"
-    rnd.save(update_fields=["answered_at", "outcome"])
-    transition(query, QueryStatus.RESPONDED if number == 2 else QueryStatus.COMPLETED, reason=f"{query.partner.name} answered round {number}.")
-    _clear_overdue(query)
-    _notify(query, Notification.Kind.RESPONSE, f"{query.partner.name} answered round {number} of {query.query_ref}.")
-    return response
-
-
-def store_attachments(response: PartnerResponse, message: dict) -> None:
-    """Write a received message's attachments (already verified at receipt) beside their response."""
-    decoded, errors = icd.decode_attachments(message)
-    if errors:  # checked at receipt; a stored message that fails now is corrupt
-        raise ValueError("stored message has invalid attachments: " + "; ".join(e.detail for e in errors))
-    for position, att in enumerate(decoded):
-        row = ResponseAttachment(
-            response=response, position=position, filename=att.filename, media_type=att.media_type, kind=att.kind,
-            sha256=att.sha256, size=len(att.data),
-        )
-        row.file.name = store_content_addressed(row.file.field.generate_filename(row, att.sha256), att.data)
-        row.save()
-
-
-def _parse_dt(value: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"not an RFC 3339 date-time: {value}")
-    return parsed
-
-
-def query_record_outbound_failure(*, outbox) -> None:
-    """IDENT refused our query message (4xx), the partner rejected it, or we gave up retrying: the query fails."""
-    rnd = QueryRound.objects.filter(outbox_message=outbox).select_related("query").first()
-    if rnd is None:
-        return
-    query = rnd.query
-    if query.status in (QueryStatus.SUBMITTED, QueryStatus.AWAITING_ROUND2, QueryStatus.AWAITING_ROUND3):
-        failure = (outbox.get_delivery_status_display() if outbox.delivery_status == outbox.Delivery.REJECTED
-                   else outbox.get_status_display())
-        transition(query, QueryStatus.FAILED, reason=f"The round-{rnd.number} message failed ({failure.lower()}): "
-                   f"{outbox.last_error or outbox.delivery_detail}"[:300])
-        _notify(query, Notification.Kind.FAILED,
-                f"{query.query_ref}: IDENT did not accept the round-{rnd.number} message. An administrator has the details.")
-
-
-# --- overdue -----------------------------------------------------------------------------------------------
-
-
-def flag_overdue_rounds(*, now=None) -> int:
-    """Flag queries whose current round has had no answer for QUERY_ROUND_OVERDUE_HOURS; tell the officers."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(hours=settings.QUERY_ROUND_OVERDUE_HOURS)
-    ids = list(
-        QueryRound.objects.filter(answered_at__isnull=True, started_at__lt=cutoff, query__overdue_since__isnull=True)
-        .values_list("query_id", flat=True)[:1000]
-    )
-    flagged = 0
-    for query in InternationalQuery.objects.filter(pk__in=ids).select_related("partner"):
-        with transaction.atomic():
-            locked = InternationalQuery.objects.select_for_update().filter(pk=query.pk, overdue_since__isnull=True).first()
-            if locked is not None:
-                audited_update(InternationalQuery, query.pk, overdue_since=now)
-                flagged += 1
-                _notify(query, Notification.Kind.OVERDUE,
-                        f"{query.query_ref}: {query.partner.name} has not answered for {settings.QUERY_ROUND_OVERDUE_HOURS:g} hours.")
-    return flagged
-
-
-def _clear_overdue(query: InternationalQuery) -> None:
-    if query.overdue_since:
-        audited_update(InternationalQuery, query.pk, overdue_since=None)
-        query.overdue_since = None
-
-
-def _notify(query: InternationalQuery, kind: str, message: str) -> None:
-    """The case's officers are told, with the case and the person the message is about."""
-    user_ids = set(query.case.assigned_officers.values_list("pk", flat=True)) | {query.requestor_id}
-    message = f"Case {query.case.receipt_number} ({query.person}): {message}"
-    notify(user_ids, message, kind=kind, query=query)
-
-
-# --- FDNS referrals -------------------------------------------------------------------------------------------
-
-REFERRAL_MAX_DAYS = 180
-
-
-def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, days: int = 30) -> FdnsReferral:
-    """Refer a query's results to an FDNS fraud analyst (PIA: officers may refer results to FDNS).
-
-    The analyst may read the query, its responses and files until the referral expires or is revoked.
-    """
-    if not can_act_on_case(actor, query.case):
-        raise QueryError("Only an officer assigned to the case, or a supervisor, can refer its results.", code="forbidden")
-    if analyst is None or not has_role(analyst, Role.FDNS_ANALYST):
-        raise QueryError("Choose an FDNS analyst to refer the results to.", field="analyst")
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 2000:
-        raise QueryError("Say why FDNS should look at these results (up to 2,000 characters).", field="reason")
-    if not isinstance(days, int) or not 1 <= days <= REFERRAL_MAX_DAYS:
-        raise QueryError(f"A referral lasts from 1 to {REFERRAL_MAX_DAYS} days.", field="days")
-    if not query.responses.exists():
-        raise QueryError("The partner has not answered yet: there are no results to refer.", code="wrong_state")
-    with transaction.atomic():
-        InternationalQuery.objects.select_for_update().get(pk=query.pk)  # one referral decision at a time per query
-        current = FdnsReferral.objects.filter(query=query, analyst=analyst, revoked_at__isnull=True,
-                                              expires_at__gt=timezone.now()).first()
-        if current is not None:
-            raise QueryError(f"These results are already referred to {analyst.get_full_name() or analyst.get_username()} until "
-                             f"{current.expires_at:%d %b %Y}. Revoke that referral first to change it.", code="wrong_state")
-        referral = FdnsReferral.objects.create(query=query, analyst=analyst, referred_by=actor, reason=reason,
-                                               expires_at=timezone.now() + timedelta(days=days))
-        referral_grant(referral)
-        notify([analyst], f"Case {query.case.receipt_number} ({query.person}): {actor.get_full_name() or actor.get_username()} "
-                          f"referred the results of query {query.query_ref} ({query.partner.name}) to you until "
-                          f"{referral.expires_at:%Y-%m-%d}.", to=("query-detail", query.pk))
-    return referral
-
-
-def referral_revoke(*, actor, referral: FdnsReferral, reason: str = "") -> FdnsReferral:
-    """End a referral now; the analyst loses the query at once. A second revocation is refused (wrong_state)."""
-    if actor is not None and not can_act_on_case(actor, referral.query.case):
-        raise QueryError("Only an officer assigned to the case, or a supervisor, can revoke the referral.", code="forbidden")
-    with transaction.atomic():
-        locked = FdnsReferral.objects.select_for_update().select_related("query", "analyst").get(pk=referral.pk)
-        if locked.revoked_at is not None:
-            raise QueryError(f"This referral already ended on {locked.revoked_at:%d %b %Y %H:%M} UTC"
-                             + (" (expired)." if locked.revoke_reason == "expired" else "."), code="wrong_state")
-        locked.revoked_at, locked.revoked_by, locked.revoke_reason = timezone.now(), actor, (reason or "").strip()[:2000]
-        locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-        referral_revoke_grant(locked)
-    return locked
-
-
-def referrals_expire(*, limit: int = 500) -> int:
-    """Remove the grants of referrals past their expiry (access already ends at expiry; this tidies the grants)."""
-    now = timezone.now()
-    expired = FdnsReferral.objects.filter(revoked_at__isnull=True, expires_at__lte=now).select_related("query", "analyst")[:limit]
-    count = 0
-    for referral in expired:
-        with transaction.atomic():
-            locked = FdnsReferral.objects.select_for_update(skip_locked=True).filter(pk=referral.pk, revoked_at__isnull=True).first()
-            if locked is None:
-                continue
-            # save(), not update(): the change goes through django-auditlog like every other.
-            locked.revoked_at, locked.revoke_reason = now, "expired"
-            locked.save(update_fields=["revoked_at", "revoke_reason"])
-            referral_revoke_grant(referral)
-            count += 1
-    return count
