@@ -40,17 +40,19 @@ def reference_of(obj) -> str:
 
 def access_record(*, user, obj, action: str, person_id: int | None = None, request=None, context: dict | None = None) -> AccessLogEntry:
     """One read of partner data by `user`: what, whose (person_id), how (action), from where (request), why (the
-    purpose of use of the reader's role) and through which route."""
+    purpose of use of the reader's role) and through which route. `obj` may be a model class: a report over many of
+    its rows (the system-wide accounting), whose filters go in `context`."""
     meta = obj._meta
+    report = isinstance(obj, type)
     route = getattr(getattr(request, "resolver_match", None), "url_name", "") or ""
-    context = {"purpose": purpose_of_use(user), "reference": reference_of(obj), **({"route": route} if route else {}),
-               **(context or {})}
+    context = {"purpose": purpose_of_use(user), "reference": "" if report else reference_of(obj),
+               **({"route": route} if route else {}), **(context or {})}
     with transaction.atomic(savepoint=False):
         entry = AccessLogEntry.objects.create(
             user=user,
             action=action,
             object_type=f"{meta.app_label}.{meta.model_name}",
-            object_id=str(obj.pk),
+            object_id="" if report else str(obj.pk),
             person_id=person_id,
             path=(request.get_full_path()[:500] if request else ""),
             method=(request.method if request else ""),

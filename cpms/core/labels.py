@@ -68,6 +68,7 @@ READ_OBJECT_LABELS = {
     "icts.packageattachment": "A document of a USCIS response",
     "partner_requests.partnerrequest": "A partner's request",
     "core.person": "A person's accounting or timeline",
+    "disclosure.disclosurerecord": "The accounting of disclosures, system-wide",
 }
 PURPOSE_LABELS = {
     "case_adjudication": "Case adjudication",

@@ -150,7 +150,10 @@ class DisclosureRecord(models.Model):
 
     class Meta:
         ordering = ["-disclosed_at", "-id"]
-        indexes = [models.Index(fields=["person", "-disclosed_at", "-id"], name="disclosure_person_time_idx")]
+        indexes = [models.Index(fields=["person", "-disclosed_at", "-id"], name="disclosure_person_time_idx"),
+                   # The system-wide accounting: a period, newest first, for every partner or one (keyset pages).
+                   models.Index(fields=["-disclosed_at", "-id"], name="disclosure_time_idx"),
+                   models.Index(fields=["partner", "-disclosed_at", "-id"], name="disclosure_partner_time_idx")]
 
     @property
     def is_disclosed(self) -> bool:

@@ -4,7 +4,8 @@ it is shown on the request's page, which every role with access reads."""
 from django import forms
 
 from cpms.core.forms import DomainErrorFormMixin, justification_field
-from cpms.core.models import Partner
+from cpms.core.models import Agreement, Partner
+from cpms.disclosure.models import DisclosureRecord
 from cpms.disclosure.selectors import DecisionKind
 from cpms.disclosure.services import Outcome
 
@@ -33,6 +34,40 @@ class HeldQueryForm(DomainErrorFormMixin, forms.Form):
         error_messages={"required": "Choose send or withhold.", "invalid_choice": "Choose send or withhold."},
     )
     justification = justification_field()
+
+
+class AccountingFilterForm(forms.Form):
+    """Filters of the system-wide accounting; an edited URL with an unknown value gets a message, not a 500."""
+
+    date_from = forms.DateField(label="From", required=False, help_text="YYYY-MM-DD, for example 2026-11-01",
+                                error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 2026-11-01."})
+    date_to = forms.DateField(label="To", required=False, help_text="YYYY-MM-DD, for example 2026-11-30",
+                              error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 2026-11-30."})
+    partner = forms.ChoiceField(label="Partner", required=False)
+    agreement = forms.TypedChoiceField(label="Agreement version", required=False, coerce=int, empty_value=None)
+    kind = forms.ChoiceField(label="Exchange", required=False,
+                             choices=[("", "Any exchange")] + list(DisclosureRecord.Kind.choices))
+    outcome = forms.ChoiceField(label="Outcome", required=False,
+                                choices=[("", "Any outcome"), ("disclosed", "Disclosed"), ("not_disclosed", "Not disclosed")]
+                                + [(v, label) for v, label in DisclosureRecord.Delivery.choices if v != "delivered"])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].choices = [("", "Any partner")] + [(p.code, p.name) for p in Partner.objects.order_by("name")]
+        self.fields["agreement"].choices = [("", "Any version")] + [
+            (a.pk, a.label) for a in Agreement.objects.select_related("partner").order_by("partner__name", "-version")[:200]]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "“To” is before “From”: swap them.")
+        return data
+
+    def filters(self) -> dict:
+        """The selector's keyword arguments (no filter for a form with errors: the page shows the errors)."""
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
 class TimelineFilterForm(forms.Form):

@@ -5,7 +5,7 @@ Privacy officers see that disclosures and reads happened (who, what kind, when, 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -46,6 +46,46 @@ def accounting_counts(records) -> dict:
     total = records.count()
     disclosed = records.filter(delivery=DisclosureRecord.Delivery.DELIVERED).count()
     return {"total": total, "disclosed": disclosed, "not_disclosed": total - disclosed}
+
+
+def disclosures(*, date_from: date | None = None, date_to: date | None = None, partner: str = "", agreement: int | None = None,
+                kind: str = "", outcome: str = ""):
+    """The accounting system-wide (5 U.S.C. 552a(c)), newest first: every entry in a period, by partner, agreement
+    version, kind of exchange and delivery outcome. Read from (disclosed_at, id), or (partner, disclosed_at, id), so a
+    page is a range scan at any size; the other filters narrow that range."""
+    qs = DisclosureRecord.objects.select_related("person", "partner", "agreement", "disclosed_by")
+    if date_from:  # whole days in UTC, as bounds on the indexed column (not a cast of it)
+        qs = qs.filter(disclosed_at__gte=datetime.combine(date_from, time.min, tzinfo=UTC))
+    if date_to:
+        qs = qs.filter(disclosed_at__lt=datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC))
+    if partner:
+        qs = qs.filter(partner_id=partner)
+    if agreement:
+        qs = qs.filter(agreement_id=agreement)
+    if kind:
+        qs = qs.filter(message_type=kind)
+    if outcome == "disclosed":
+        qs = qs.filter(delivery=DisclosureRecord.Delivery.DELIVERED)
+    elif outcome == "not_disclosed":
+        qs = qs.exclude(delivery=DisclosureRecord.Delivery.DELIVERED)
+    elif outcome:
+        qs = qs.filter(delivery=outcome)
+    return qs.order_by("-disclosed_at", "-id")
+
+
+def disclosures_page(qs, *, before: str = "", limit: int = 50):
+    """One keyset page of `disclosures()`: (rows, the cursor of the next page or None). The cursor is the last row's
+    (disclosed_at, id), so no entry is shown twice or skipped however many are added meanwhile."""
+    from django.utils.dateparse import parse_datetime
+
+    at, _, pk = before.partition("|")
+    at = parse_datetime(at) if at else None
+    if at is not None and pk.isdigit():
+        qs = qs.filter(Q(disclosed_at__lt=at) | Q(disclosed_at=at, id__lt=int(pk)))
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (f"{rows[-1].disclosed_at.isoformat()}|{rows[-1].pk}" if more else None)
 
 
 def authority_beside_agreement(record: DisclosureRecord) -> str:

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("privacy/accounting/", views.accounting_search, name="privacy-accounting-search"),
+    path("privacy/accounting/disclosures.csv", views.accounting_all_csv, name="privacy-accounting-all-csv"),
     path("privacy/accounting/<int:pk>/", views.accounting, name="privacy-accounting"),
     path("privacy/accounting/<int:pk>/report.csv", views.accounting_csv, name="privacy-accounting-csv"),
     path("privacy/accounting/<int:pk>/report.pdf", views.accounting_pdf, name="privacy-accounting-pdf"),

@@ -8,9 +8,10 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +21,7 @@ from cpms.audit.services import access_record
 from cpms.core.labels import DISCLOSED_LABELS, KIND_LABELS, label
 from cpms.core.models import Person
 from cpms.core.pdf import html_to_pdf
+from cpms.disclosure.models import DisclosureRecord
 from cpms.disclosure.selectors import decision_list_rows, decision_rows, decisions_for
 from cpms.disclosure.services import Outcome
 from cpms.partner_requests import services as partner_requests
@@ -32,7 +34,7 @@ from cpms.partner_requests.permissions import access_request_for_user
 from cpms.partner_requests.selectors import referral_queue, request_page
 
 from . import selectors, timeline
-from .forms import DecisionFilterForm, HeldQueryForm, TimelineFilterForm
+from .forms import AccountingFilterForm, DecisionFilterForm, HeldQueryForm, TimelineFilterForm
 from .tasks import chain_verify
 
 
@@ -44,6 +46,7 @@ def _require_privacy_officer(request):
 @login_required
 @require_GET
 def accounting_search(request):
+    """The accounting system-wide (a period, filtered, one keyset page at a time), and a person's own by A-Number or FIN."""
     _require_privacy_officer(request)
     term = request.GET.get("q", "").strip()
     if term:
@@ -51,7 +54,51 @@ def accounting_search(request):
         if person:
             return redirect("privacy-accounting", pk=person.pk)
         messages.error(request, f"No person has the A-Number or FIN “{term}”. Check it and search again.")
-    return render(request, "privacy/accounting_search.html", {"q": term})
+    form = AccountingFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else {}
+    rows, next_before = ([], None) if form.is_bound and not form.is_valid() else selectors.disclosures_page(
+        selectors.disclosures(**filters), before=request.GET.get("before", ""))
+    access_record(user=request.user, obj=DisclosureRecord, action=AccessLogEntry.Action.VIEW, request=request,
+                  context={"report": "accounting", "filters": _jsonable(filters)})
+    query = request.GET.copy()
+    query.pop("before", None)
+    query.pop("q", None)
+    return render(request, "privacy/accounting_search.html", {
+        "q": term, "form": form, "rows": rows, "next_before": next_before, "base_query": query.urlencode(),
+        "filtered": bool(filters), "first_page": not request.GET.get("before")})
+
+
+def _jsonable(filters: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()}
+
+
+@login_required
+@require_GET
+def accounting_all_csv(request):
+    """Every entry the filters select, as CSV, streamed; the export itself is on record in the access log."""
+    _require_privacy_officer(request)
+    form = AccountingFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return redirect(f"{reverse('privacy-accounting-search')}?{request.GET.urlencode()}")
+    filters = form.filters() if form.is_bound else {}
+    access_record(user=request.user, obj=DisclosureRecord, action=AccessLogEntry.Action.EXPORT, request=request,
+                  context={"report": "accounting.csv", "filters": _jsonable(filters)})
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield writer.writerow(["person", "a_number", "fin"] + CSV_COLUMNS)
+        for r in selectors.disclosures(**filters).iterator(chunk_size=2000):
+            yield writer.writerow([str(r.person), r.person.a_number or "", r.person.fin or ""] + _csv_row(r))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="accounting-of-disclosures.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _report(request, pk):
@@ -89,13 +136,17 @@ def accounting_csv(request, pk):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for r in records.iterator(chunk_size=1000):
-        writer.writerow(["yes" if r.is_disclosed else "no", r.disclosed_at.isoformat() if r.is_disclosed else "",
-                         r.get_delivery_display(), r.delivery_detail, r.queued_at.isoformat(),
-                         r.get_message_type_display(), r.reference, r.partner.name, r.recipient, r.nature, r.purpose,
-                         "; ".join(label(DISCLOSED_LABELS, e) for e in r.data_elements),
-                         "; ".join(f"{label(KIND_LABELS, a['kind'])}: {a['filename']} (SHA-256 {a['sha256']})" for a in r.attachments), r.agreement.label,
-                         r.legal_authority, "yes" if r.law_enforcement_request else "no", r.retain_until.isoformat()])
+        writer.writerow(_csv_row(r))
     return response
+
+
+def _csv_row(r) -> list:
+    return ["yes" if r.is_disclosed else "no", r.disclosed_at.isoformat() if r.is_disclosed else "",
+            r.get_delivery_display(), r.delivery_detail, r.queued_at.isoformat(),
+            r.get_message_type_display(), r.reference, r.partner.name, r.recipient, r.nature, r.purpose,
+            "; ".join(label(DISCLOSED_LABELS, e) for e in r.data_elements),
+            "; ".join(f"{label(KIND_LABELS, a['kind'])}: {a['filename']} (SHA-256 {a['sha256']})" for a in r.attachments),
+            r.agreement.label, r.legal_authority, "yes" if r.law_enforcement_request else "no", r.retain_until.isoformat()]
 
 
 @login_required

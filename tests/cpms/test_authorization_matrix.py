@@ -92,6 +92,7 @@ LIST_URLS = {
     "privacy-decisions": ("preq", lambda o: o.request_ref, PRIVACY),
     "privacy-referrals": ("referred", lambda o: o.request_ref, PRIVACY),
     "privacy-accounting-search": (None, None, PRIVACY),
+    "privacy-accounting-all-csv": (None, None, PRIVACY),
     "privacy-people": (None, None, PRIVACY),
     "privacy-access-log": (None, None, PRIVACY),
     "privacy-audit": (None, None, PRIVACY),
