@@ -20,6 +20,8 @@ from cpms.core.labels import REQUESTED_ITEM_LABELS
 from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision, RuleSet
 from cpms.disclosure import services as disclosure
+from cpms.disclosure.screening import (ScreeningKind, ScreeningRefused, review_check, review_record,
+                                       screen_or_refuse)
 from cpms.disclosure.rules import Evaluation, Outcome
 from cpms.queries.models import Match, PartnerResponse
 from ident_bridge import icd
@@ -215,33 +217,18 @@ def recheck_due(*, limit: int = 100) -> int:
 def referral_resolve(*, actor, req: PartnerRequest, outcome: str, justification: str) -> Decision:
     """A privacy officer decides a referred request. The statutory floors still apply: a person CIS shows as
     protected by 8 U.S.C. 1367, or who fears persecution in the partner's country, is never shared."""
-    from cpms.core.roles import has_role
-
-    if not has_role(actor, Role.PRIVACY_OFFICER):
-        raise RequestError("Only a privacy officer can decide a referred request.", code="forbidden")
-    if outcome not in (Outcome.SHARE, Outcome.WITHHOLD):
-        raise RequestError("Choose share or withhold.", field="outcome")
-    justification = (justification or "").strip()
-    if not justification:
-        raise RequestError("Record why: the decision and its reason are kept for the privacy record.", field="justification")
-    answer = lookup_cis(req.person)
-    if outcome == Outcome.SHARE:
-        ev, _ = decide(req, answer)
-        if ev.outcome == Outcome.WITHHOLD:
-            raise RequestError("This person may not be shared with this partner whatever the review: " + _summary(ev),
-                               field="outcome", code="floor")
+    try:
+        review = review_check(actor=actor, outcome=outcome, justification=justification, person=req.person, fin=req.fin,
+                              partner_code=req.partner_id, direction="reply", what="referred request")
+    except ScreeningRefused as exc:
+        raise RequestError(exc.message, field=exc.field, code=exc.code) from exc
     with transaction.atomic():
         locked = PartnerRequest.objects.select_for_update().get(pk=req.pk)
         if not request_can_resolve(locked):
             raise RequestError(f"This request is '{RequestStatus(locked.status).label}', not waiting for a privacy officer.",
                                code="wrong_state")
-        review = Evaluation(outcome)
-        review.add("", outcome, "", justification)
-        decision = disclosure.decision_record(
-            partner_request=locked, stage=Decision.Stage.PRIVACY_REVIEW, evaluation=review,
-            ruleset=RuleSet.objects.filter(is_active=True).first(), answer=answer, actor=actor, justification=justification,
-        )
-        _apply(locked, outcome, actor=actor, reason=f"A privacy officer decided: {justification}"[:300])
+        decision = review_record(review, actor=actor, partner_request=locked)
+        _apply(locked, outcome, actor=actor, reason=f"A privacy officer decided: {review.justification}"[:300])
     req.status = locked.status
     return decision
 
@@ -267,12 +254,17 @@ def augmentation_request(*, actor, req: PartnerRequest, requested_items: list[st
     if req.person_id is None:
         raise RequestError("This request matched no USCIS record; there is no one to augment.", code="wrong_state")
     _check_augmentable(req)  # before asking CIS; checked again under the lock
-    agreement, screening = _screen_augmentation(actor, req)
+    try:
+        # An augmentation tells the partner that USCIS holds this person and wants more: screened as our own query.
+        screening = screen_or_refuse(kind=ScreeningKind.AUGMENT, person=req.person, partner=req.partner, subject=req,
+                                     actor=actor, partner_request=req)
+    except ScreeningRefused as exc:
+        raise RequestError(exc.message, code=exc.code) from exc
     with transaction.atomic():
         locked = PartnerRequest.objects.select_for_update(of=("self",)).select_related("person", "partner").get(pk=req.pk)
-        augmentation = _augment_locked(actor, locked, items, justification, agreement=agreement)
-        disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=locked,
-                                   direction=disclosure.Direction.QUERY, **screening)
+        augmentation = _augment_locked(actor, locked, items, justification, agreement=screening.agreement)
+        disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=locked, outcome=screening.outcome,
+                                   **screening.evidence)
         return augmentation
 
 
@@ -283,28 +275,6 @@ def _check_augmentable(req: PartnerRequest) -> None:
         raise RequestError("The partner can be asked for more only once the request may be shared (an ICTS case or a "
                            "sent response): asking now would tell the partner that USCIS holds a record.",
                            code="wrong_state")
-
-
-def _screen_augmentation(actor, req: PartnerRequest):
-    """An augmentation tells the partner that USCIS holds this person and wants more: screened as our own query. A
-    referral is satisfied by a privacy officer's decision to share this request while CIS's answer is unchanged."""
-    answer = lookup_cis(req.person)
-    ev, ruleset, agreement = disclosure.query_decision(person=req.person, partner_code=req.partner_id, answer=answer)
-    screening = {"evaluation": ev, "ruleset": ruleset, "answer": answer}
-    if agreement is not None and ev.outcome == Outcome.REFER:
-        clearance = disclosure.latest_privacy_clearance(req)
-        if clearance is not None and not disclosure.cis_answer_changed(answer, clearance):
-            return agreement, screening | {"outcome": Outcome.SHARE}
-    if agreement is not None and ev.outcome == Outcome.SHARE:
-        return agreement, screening
-    disclosure.decision_record(stage=Decision.Stage.AUGMENT, partner_request=req, direction=disclosure.Direction.QUERY,
-                               justification=f"Augmentation asked by {actor.get_full_name() or actor.get_username()}; refused",
-                               **screening)
-    if agreement is None:
-        raise RequestError(f"No agreement in force lets USCIS ask {req.partner.name} for information. Nothing was sent.",
-                           code="no_agreement")
-    raise RequestError(disclosure.officer_reason(ev, req.partner, agreement, held=False) + " Nothing was sent.",
-                       code="not_permitted")
 
 
 def _augment_locked(actor, req: PartnerRequest, items: list[str], justification: str, *, agreement) -> Augmentation:

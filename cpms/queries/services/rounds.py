@@ -16,8 +16,10 @@ from cpms.core.labels import REASON_LABELS, REQUESTED_ITEM_LABELS
 from cpms.core.models import Agreement, BenefitCase, Partner
 from cpms.core.notifications import notify
 from cpms.core.permissions import can_act_on_case
-from cpms.core.roles import Role, has_role
+from cpms.core.roles import Role
 from cpms.disclosure import services as disclosure
+from cpms.disclosure.screening import (ScreeningKind, ScreeningRefused, review_check, review_record,
+                                       screen_or_refuse)
 from cpms.disclosure.services import Decision
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
@@ -206,28 +208,20 @@ def rescreen_due(*, limit: int = 100) -> int:
 def query_referral_resolve(*, actor, query: InternationalQuery, outcome: str, justification: str):
     """A privacy officer decides a held query: share (it is sent now, under a fresh check that no floor forbids it)
     or withhold (it is never sent; the officer is told). The decision and its reason are kept."""
-    if not has_role(actor, Role.PRIVACY_OFFICER):
-        raise QueryError("Only a privacy officer can decide a held query.", code="forbidden")
-    if outcome not in (disclosure.Outcome.SHARE, disclosure.Outcome.WITHHOLD):
-        raise QueryError("Choose share or withhold.", field="outcome")
-    justification = (justification or "").strip()
-    if not justification:
-        raise QueryError("Record why: the decision and its reason are kept for the privacy record.", field="justification")
-    answer = disclosure.lookup_cis(query.person)
-    ev, ruleset, agreement = disclosure.query_decision(person=query.person, partner_code=query.partner_id, answer=answer)
-    if outcome == disclosure.Outcome.SHARE and (agreement is None or ev.outcome == disclosure.Outcome.WITHHOLD):
-        raise QueryError("This query may not be sent whatever the review: " + _summary(ev), field="outcome", code="floor")
+    try:
+        review = review_check(actor=actor, outcome=outcome, justification=justification, person=query.person,
+                              partner_code=query.partner_id, direction="query", what="held query")
+    except ScreeningRefused as exc:
+        raise QueryError(exc.message, field=exc.field, code=exc.code) from exc
+    justification = review.justification
     with transaction.atomic():
         locked = InternationalQuery.objects.select_for_update(of=("self",)).select_related("person", "partner", "case").get(pk=query.pk)
         if not query_can_resolve(locked):
             raise QueryError(f"This query is '{QueryStatus(locked.status).label}', not waiting for a privacy officer.",
                              code="wrong_state")
-        review = disclosure.Evaluation(outcome)
-        review.add("", outcome, "", justification)
-        decision = disclosure.decision_record(stage=Decision.Stage.PRIVACY_REVIEW, evaluation=review, ruleset=ruleset,
-                                              answer=answer, query=locked, actor=actor, justification=justification)
+        decision = review_record(review, actor=actor, query=locked)
         if outcome == disclosure.Outcome.SHARE:
-            _send_round1(locked, agreement=agreement)
+            _send_round1(locked, agreement=review.agreement)
             transition(locked, QueryStatus.SUBMITTED, actor=actor, reason=f"A privacy officer cleared it: {justification}"[:300])
             _notify_officer_of_hold(locked, f"A privacy officer cleared query {locked.query_ref}: it has been sent to "
                                     f"{locked.partner.name}.")
@@ -276,11 +270,16 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
     if len(justification) > 4000:
         raise QueryError("Keep the justification under 4,000 characters.", field="justification")
     _check_round3_allowed(query)  # before asking CIS; checked again under the lock
-    agreement, screening = _screen_followup(actor, query)
+    try:
+        screening = screen_or_refuse(kind=ScreeningKind.FOLLOWUP, person=query.person, partner=query.partner, subject=query,
+                                     actor=actor, query=query)
+    except ScreeningRefused as exc:
+        raise QueryNotPermitted(exc.message, code=exc.code) from exc
+    agreement = screening.agreement
     with transaction.atomic():
         locked = InternationalQuery.objects.select_for_update(of=("self",)).select_related("person", "partner", "case").get(pk=query.pk)
         _check_round3_allowed(locked)
-        disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=locked, **screening)
+        disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=locked, outcome=screening.outcome, **screening.evidence)
         outbox = outbox_enqueue(
             message_type="query.followup",
             partner=locked.partner_id,
@@ -325,24 +324,6 @@ def _check_round3_allowed(query: InternationalQuery) -> None:
     refusal = round3_refusal(query)
     if refusal is not None:
         raise type(refusal)(f"{refusal.message} Nothing was sent.", code=refusal.code)
-
-
-def _screen_followup(actor, query: InternationalQuery) -> tuple[Agreement, dict]:
-    """Round 3 tells the partner more about why USCIS wants this person: screened like the query itself. A referral
-    is satisfied by the privacy officer's clearance of this query while CIS's answer is unchanged since."""
-    answer = disclosure.lookup_cis(query.person)
-    ev, ruleset, agreement = disclosure.query_decision(person=query.person, partner_code=query.partner_id, answer=answer)
-    screening = {"evaluation": ev, "ruleset": ruleset, "answer": answer}
-    if agreement is not None and ev.outcome == disclosure.Outcome.REFER:
-        clearance = disclosure.latest_privacy_clearance(query)
-        if clearance is not None and not disclosure.cis_answer_changed(answer, clearance):
-            return agreement, screening | {"outcome": disclosure.Outcome.SHARE}
-    if agreement is not None and ev.outcome == disclosure.Outcome.SHARE:
-        return agreement, screening
-    disclosure.decision_record(stage=Decision.Stage.FOLLOWUP, query=query, **screening,
-                               justification=f"Round 3 asked by {actor.get_full_name() or actor.get_username()}; refused")
-    raise QueryNotPermitted(disclosure.officer_reason(ev, query.partner, agreement, held=False) + " Round 3 was not sent.",
-                            code="not_permitted")
 
 
 def query_close(*, actor, query: InternationalQuery, reason: str = "") -> InternationalQuery:
