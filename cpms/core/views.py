@@ -46,6 +46,16 @@ def home(request):
 
 @login_required
 @require_GET
+def help_page(request):
+    """What each status the user meets means, the names of things, and whom to ask (cpms.core.help)."""
+    from .help import GLOSSARY, sections_for, whom_to_ask
+
+    return render(request, "core/help.html", {"sections": sections_for(request.user), "glossary": GLOSSARY,
+                                              "whom": whom_to_ask(request.user)})
+
+
+@login_required
+@require_GET
 def notifications(request):
     page = Paginator(notifications_for(request.user), NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "core/notifications.html", {"page": page, "unread": any(n.read_at is None for n in page.object_list)})

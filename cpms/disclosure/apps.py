@@ -7,6 +7,8 @@ class DisclosureConfig(AppConfig):
     verbose_name = "Disclosure rules, decisions and accounting"
 
     def ready(self):
+        from . import help  # noqa: F401  (its section of the help page)
+
         from auditlog.registry import auditlog
 
         from .models import Decision, DisclosureRecord, Rule, RuleSet

@@ -7,6 +7,8 @@ class PartnerRequestsConfig(AppConfig):
     verbose_name = "Foreign partners' requests for additional information"
 
     def ready(self):
+        from . import help  # noqa: F401  (its section of the help page)
+
         from auditlog.registry import auditlog
 
         from .models import Augmentation, PartnerRequest

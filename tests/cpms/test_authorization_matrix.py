@@ -124,6 +124,7 @@ OPEN_URLS = {
     "ident_bridge:messages": ("post", 401, 401),  # IDENT's HMAC signature, not a user
     "home": ("get", 200, 302),  # each role's own work (a user with no role is told whom to ask)
     "notifications": ("get", 200, 302),
+    "help": ("get", 200, 302),
     "notifications-read": ("post", 302, 302),
     "api-schema": ("get", 200, 401),
     "api-docs": ("get", 200, 401),
