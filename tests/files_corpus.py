@@ -82,8 +82,14 @@ JPEG_PLACES = {
     "a JFIF extension (APP0)": lambda: _jpeg_with_segments(_segment(0xE0, b"JFXX\x00\x13" + SCRIPT)),
     "a vendor block (APP15)": lambda: _jpeg_with_segments(_segment(0xEF, HTML)),
     "after the end of image (EOI)": lambda: _jpeg() + HTML,
-    "every place at once": lambda: _jpeg_with_segments(_segment(0xEF, HTML), _segment(0xFE, SCRIPT)) + HTML,
+    "every place at once": lambda: jpeg_everything(),
 }
+
+
+def jpeg_everything() -> bytes:
+    data = _jpeg(comment=SCRIPT, exif=_exif().tobytes(), xmp=XMP, icc_profile=_icc_with_script())
+    extra = _segment(0xED, _iptc_in_photoshop()) + _segment(0xE0, b"JFXX\x00\x13" + SCRIPT) + _segment(0xEF, HTML)
+    return data[:2] + extra + data[2:] + HTML
 
 
 # --- PNG -----------------------------------------------------------------------------------------------------
@@ -115,7 +121,16 @@ PNG_PLACES = {
     "a private chunk after the pixels": lambda: _png_with_chunks(after_idat=[_chunk(b"prVt", HTML)]),
     "after the end (IEND)": lambda: _png_with_chunks(tail=HTML),
     "a palette image with a script in its text": lambda: _palette_png(),
+    "every place at once": lambda: png_everything(),
 }
+
+
+def png_everything() -> bytes:
+    return _png_with_chunks(
+        [_chunk(b"tEXt", b"Comment\x00" + SCRIPT), _chunk(b"zTXt", b"Description\x00\x00" + zlib.compress(HTML)),
+         _chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(XMP)), _chunk(b"eXIf", _exif().tobytes()),
+         _chunk(b"iCCP", b"sRGB\x00\x00" + zlib.compress(_icc_with_script())), _chunk(b"scRp", HTML)],
+        [_chunk(b"tEXt", b"Comment\x00" + SCRIPT), _chunk(b"prVt", HTML)], HTML)
 
 
 def _palette_png() -> bytes:
@@ -153,7 +168,13 @@ TIFF_PLACES = {
     "EXIF (the whole block as tags)": lambda: _tiff(dict(_exif())),
     "after the last page": lambda: _tiff({}, tail=HTML),
     "every page of three, compressed": lambda: _tiff({270: SCRIPT.decode(), 700: HTML}, pages=3, compression="tiff_lzw"),
+    "every place at once": lambda: tiff_everything(),
 }
+
+
+def tiff_everything() -> bytes:
+    tags = {tag: SCRIPT.decode() for tag in TEXT_TAGS} | {tag: HTML for tag in BLOB_TAGS}
+    return _tiff(tags, pages=2, icc=_icc_with_script(), tail=HTML)
 
 # (format, place, builder): every entry must come out with nothing but pixels.
 PLACES = ([("image/jpeg", place, build) for place, build in JPEG_PLACES.items()]
