@@ -139,9 +139,10 @@ def _open_image(data: bytes):
 
 
 def _check_image(data: bytes, media_type: str) -> bytes:
-    """A partner's image at receipt: accepted only if it can be drawn again, so that storing its re-encoded copy
-    later (in the worker, after 202 was answered) cannot fail. The bytes are returned as received (ICD §7's sha256)."""
-    reencode_image(data, media_type)
+    """A partner's image at receipt: accepted only if it can be drawn again (`_redraw`), so that storing its re-encoded
+    copy later (in the worker, after 202 was answered) does not fail on it. The bytes are returned as received (ICD §7's
+    sha256)."""
+    _redraw(data, media_type)
     return data
 
 
@@ -162,6 +163,28 @@ def reencode_image(data: bytes, media_type: str) -> bytes:
     """
     from PIL import Image
 
+    pages, dpi = _redraw(data, media_type)
+    out = io.BytesIO()
+    try:
+        first, rest = pages[0], pages[1:]
+        if media_type == "image/jpeg":
+            first.save(out, "JPEG", quality=92, **dpi)
+        elif media_type == "image/png":
+            first.save(out, "PNG", optimize=False, **dpi)
+        else:
+            first.save(out, "TIFF", compression="tiff_lzw", save_all=bool(rest), append_images=rest, **dpi)
+    except Image.DecompressionBombError:
+        raise UnsafeFile("This image is too large to open safely. Scan it at a lower resolution.") from None
+    except Exception:  # noqa: BLE001 - pixels that cannot be written again are refused like pixels that do not decode
+        raise UnsafeFile("This image cannot be decoded: it may be damaged, or not the image it claims to be.") from None
+    return out.getvalue()
+
+
+def _redraw(data: bytes, media_type: str):
+    """The new images (one per page) holding the pixels alone, and the resolution to write; every refusal of
+    `reencode_image` but none of the encoding's cost (a partner's message checks this at receipt, 20 files at most)."""
+    from PIL import Image
+
     image = _open_image(data)
     frames = getattr(image, "n_frames", 1)
     if media_type == "image/png" and frames > 1:
@@ -174,22 +197,13 @@ def reencode_image(data: bytes, media_type: str) -> bytes:
             image.seek(index)
             image.load()
             pages.append(_pixels_only(image, media_type))
-        dpi = _dpi(image)
-        out = io.BytesIO()
-        first, rest = pages[0], pages[1:]
-        if media_type == "image/jpeg":
-            first.save(out, "JPEG", quality=92, **dpi)
-        elif media_type == "image/png":
-            first.save(out, "PNG", optimize=False, **dpi)
-        else:
-            first.save(out, "TIFF", compression="tiff_lzw", save_all=bool(rest), append_images=rest, **dpi)
+        return pages, _dpi(image)
     except UnsafeFile:
         raise
     except Image.DecompressionBombError:
         raise UnsafeFile("This image is too large to open safely. Scan it at a lower resolution.") from None
     except Exception:  # noqa: BLE001 - a page that decoded but cannot be redrawn is refused like one that does not decode
         raise UnsafeFile("This image cannot be decoded: it may be damaged, or not the image it claims to be.") from None
-    return out.getvalue()
 
 
 # The modes each format is written in; anything else is converted to the nearest of them.

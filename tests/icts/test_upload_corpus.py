@@ -167,7 +167,8 @@ def test_every_hostile_upload_is_refused_or_neutralised(case, capsys):
 
 
 @pytest.mark.parametrize("name,filename,declared,data,expected",
-                         [c for c in CORPUS if c[0].startswith("pdf") or c[0] in ("jpeg-magic-then-html", "tiff-magic-then-executable")],
+                         [c for c in CORPUS if c[0].startswith("pdf") or c[0] in ("jpeg-magic-then-html", "tiff-magic-then-executable",
+                                                                                     "png-animated", "tiff-too-many-pages")],
                          ids=lambda v: v if isinstance(v, str) and "-" in v else "")
 def test_a_partners_hostile_attachment_is_refused_at_receipt(db, name, filename, declared, data, expected):
     """ICD §7: the same checks on what a partner sends; the message is refused with the attachment's pointer."""
@@ -248,3 +249,44 @@ def test_a_partners_image_is_stored_as_pixels_alone_and_the_original_kept_as_evi
             wrong[place] = problems
     assert len(rows) == len(PLACES) == ResponseAttachment.objects.count()
     assert wrong == {}
+
+
+def _saved(image, fmt, **save) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **save)
+    return out.getvalue()
+
+
+def _turned() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    return _saved(Image.new("RGB", (40, 10), (9, 90, 9)), "JPEG", exif=exif.tobytes())
+
+
+def _palette() -> Image.Image:
+    image = Image.new("P", (10, 10))
+    image.putpalette([0, 0, 0, 255, 0, 0] * 128)
+    return image
+
+
+# (what, media type, bytes, the re-encoded copy's mode and size): the scans and photographs people really send.
+KINDS = [
+    ("16-bit grey PNG", "image/png", _saved(Image.new("I;16", (30, 20), 4000), "PNG"), "I;16", (30, 20)),
+    ("16-bit grey TIFF", "image/tiff", _saved(Image.new("I;16", (30, 20), 4000), "TIFF"), "I;16", (30, 20)),
+    ("bilevel fax TIFF", "image/tiff", _saved(Image.new("1", (64, 64), 1), "TIFF", compression="group4"), "1", (64, 64)),
+    ("CMYK TIFF", "image/tiff", _saved(Image.new("CMYK", (10, 10), (1, 2, 3, 4)), "TIFF"), "CMYK", (10, 10)),
+    ("JPEG-compressed TIFF", "image/tiff", _saved(Image.new("RGB", (16, 16)), "TIFF", compression="jpeg"), "RGB", (16, 16)),
+    ("CMYK JPEG", "image/jpeg", _saved(Image.new("CMYK", (10, 10), (1, 2, 3, 4)), "JPEG"), "CMYK", (10, 10)),
+    ("progressive JPEG", "image/jpeg", _saved(Image.new("RGB", (40, 10)), "JPEG", progressive=True), "RGB", (40, 10)),
+    ("photo taken sideways (EXIF orientation)", "image/jpeg", _turned(), "RGB", (10, 40)),
+    ("palette PNG with a transparent colour", "image/png", _saved(_palette(), "PNG", transparency=0), "RGBA", (10, 10)),
+    ("grey PNG with alpha", "image/png", _saved(Image.new("LA", (10, 10), (3, 4)), "PNG"), "LA", (10, 10)),
+]
+
+
+@pytest.mark.parametrize("what,media_type,data,mode,size", KINDS, ids=[k[0] for k in KINDS])
+def test_every_kind_of_image_is_redrawn_as_itself(what, media_type, data, mode, size):
+    copy = filecheck.reencode_image(data, media_type)
+    image = Image.open(io.BytesIO(copy))
+    assert (icd.sniff_media_type(copy), image.mode, image.size) == (media_type, mode, size)
+    assert clean_structure(copy) == []
