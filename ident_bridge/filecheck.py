@@ -206,6 +206,46 @@ def _redraw(data: bytes, media_type: str):
         raise UnsafeFile("This image cannot be decoded: it may be damaged, or not the image it claims to be.") from None
 
 
+# What `reencode_image` writes and nothing else: JPEG markers (SOF0-2, DHT, DQT, DRI, APP0 as JFIF, APP14 Adobe for
+# CMYK) and PNG chunks.
+_JPEG_MARKERS = {0xC0, 0xC1, 0xC2, 0xC4, 0xDB, 0xDD, 0xE0, 0xEE}
+_PNG_CHUNKS = {b"IHDR", b"PLTE", b"tRNS", b"pHYs", b"IDAT", b"IEND"}
+_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+
+
+def carries_only_pixels(data: bytes, media_type: str) -> bool:
+    """Whether an image holds nothing `reencode_image` would drop (no other segment or chunk, nothing after the end):
+    a stored image that was redrawn already is not redrawn again (a JPEG would lose quality each time)."""
+    import struct
+
+    try:
+        if media_type == "image/jpeg":
+            pos = 2
+            while True:
+                marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2:pos + 4])[0]
+                if data[pos] != 0xFF or (marker != 0xDA and marker not in _JPEG_MARKERS) \
+                        or (marker == 0xE0 and not data[pos + 4:pos + 9] == b"JFIF\x00"):
+                    return False
+                pos += 2 + length
+                if marker == 0xDA:  # one scan (we write baseline): in its data 0xFF is stuffed or a restart marker,
+                    following = _JPEG_NEXT_MARKER.search(data, pos)  # so the next marker must be the end, at the end
+                    return following is not None and following.group() == b"\xff\xd9" and following.end() == len(data)
+        if media_type == "image/png":
+            pos = 8
+            while True:
+                length, kind = struct.unpack(">I", data[pos:pos + 4])[0], data[pos + 4:pos + 8]
+                if kind not in _PNG_CHUNKS:
+                    return False
+                pos += 12 + length
+                if kind == b"IEND":
+                    return pos == len(data)
+        # A TIFF's tags and strips may sit anywhere in the file, so what lies outside them is not read from its
+        # structure: LZW is lossless and the redraw deterministic, so a redrawn TIFF comes out byte for byte the same.
+        return reencode_image(data, media_type) == data
+    except (IndexError, ValueError, struct.error, EOFError, UnsafeFile):
+        return False
+
+
 # The modes each format is written in; anything else is converted to the nearest of them.
 _MODES = {"image/jpeg": ("L", "RGB", "CMYK"), "image/png": ("1", "L", "LA", "RGB", "RGBA", "I;16", "I"),
           "image/tiff": ("1", "L", "LA", "RGB", "RGBA", "CMYK", "I;16", "I", "F")}

@@ -11,6 +11,7 @@ one.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 
@@ -82,8 +83,15 @@ JPEG_PLACES = {
     "a JFIF extension (APP0)": lambda: _jpeg_with_segments(_segment(0xE0, b"JFXX\x00\x13" + SCRIPT)),
     "a vendor block (APP15)": lambda: _jpeg_with_segments(_segment(0xEF, HTML)),
     "after the end of image (EOI)": lambda: _jpeg() + HTML,
+    "a comment between the scans of a progressive JPEG": lambda: _between_scans(),
     "every place at once": lambda: jpeg_everything(),
 }
+
+
+def _between_scans() -> bytes:
+    data = _jpeg(progressive=True)
+    second_scan = data.index(b"\xff\xda", data.index(b"\xff\xda") + 2)
+    return data[:second_scan] + _segment(0xFE, SCRIPT) + data[second_scan:]
 
 
 def jpeg_everything() -> bytes:
@@ -192,7 +200,8 @@ TIFF_TAGS = {254, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 282, 28
 
 
 def jpeg_parts(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
-    """The marker segments before the image data, and what follows the end-of-image marker."""
+    """The marker segments before the image data, and what follows its one scan (the end-of-image marker, then
+    nothing, in a file that carries only pixels)."""
     assert data[:2] == b"\xff\xd8", "not a JPEG"
     pos, segments = 2, []
     while True:
@@ -201,9 +210,11 @@ def jpeg_parts(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
         length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
         segments.append((marker, data[pos + 4:pos + 2 + length]))
         pos += 2 + length
-        if marker == 0xDA:  # SOS: entropy-coded data follows, in which 0xFF is always stuffed (no 0xFFD9 inside)
-            end = data.index(b"\xff\xd9", pos)
-            return segments, data[end + 2:]
+        if marker == 0xDA:  # SOS: in the entropy-coded data 0xFF is stuffed (FF00) or a restart marker (FFD0-FFD7)
+            following = re.compile(rb"\xff[^\x00\xd0-\xd7]").search(data, pos)
+            if following.group() != b"\xff\xd9":  # a second scan, or a segment between scans: all of it is "after"
+                return segments, data[following.start():]
+            return segments, data[following.end():]
 
 
 def png_chunks(data: bytes) -> tuple[list[bytes], bytes]:

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -459,6 +459,34 @@ def store_attachments(response: PartnerResponse, message: dict) -> None:
         )
         row.file.name = store_content_addressed(row.file.field.generate_filename(row, digest), data)
         row.save()
+
+
+def response_attachments_redraw() -> list[str]:
+    """Partners' images stored before they were drawn again from their pixels alone (issue 16: their `sha256` is
+    still the partner's) are redrawn now, unless they carry nothing but their pixels already; the original stays in
+    the raw inbound message. A line per change; idempotent (a redrawn row's `sha256` is no longer the partner's)."""
+    done = []
+    pending = (ResponseAttachment.objects.filter(media_type__startswith="image/", sha256=models.F("received_sha256"))
+               .order_by("pk").values_list("pk", flat=True))
+    for pk in pending.iterator(chunk_size=500):
+        with transaction.atomic():
+            row = ResponseAttachment.objects.select_for_update().select_related("response").get(pk=pk)
+            stored = row.file.open("rb").read()
+            if filecheck.carries_only_pixels(stored, row.media_type):
+                continue
+            try:
+                data = filecheck.reencode_image(stored, row.media_type)
+            except filecheck.UnsafeFile as exc:
+                done.append(f"partner file {row.pk} ({row.filename}): not redrawn ({exc}); it is served only as a download")
+                continue
+            digest = icd.sha256_hex(data)
+            if digest == row.sha256:
+                continue
+            row.sha256, row.size = digest, len(data)
+            row.file.name = store_content_addressed(row.file.field.generate_filename(row, digest), data)
+            row.save(update_fields=["sha256", "size", "file"])
+            done.append(f"partner file {row.pk} ({row.filename}): redrawn ({len(stored)} bytes, now {len(data)})")
+    return done
 
 
 def _parse_dt(value: str) -> datetime:

@@ -20,6 +20,7 @@ from icts.models import PackageAttachment
 from ident_bridge import filecheck, icd
 from tests.factories import (AgreementFactory, CaseFactory, PersonFactory, UserFactory, cis_record, request_message,
                              response_message, result_message, store_inbound)
+from cpms.core.files import store_content_addressed
 from tests.files_corpus import FILENAMES, PLACES, clean_structure
 
 
@@ -290,3 +291,88 @@ def test_every_kind_of_image_is_redrawn_as_itself(what, media_type, data, mode, 
     image = Image.open(io.BytesIO(copy))
     assert (icd.sniff_media_type(copy), image.mode, image.size) == (media_type, mode, size)
     assert clean_structure(copy) == []
+
+
+def test_images_stored_before_the_redraw_are_redrawn_once_unless_sent(case, media_root, django_capture_on_commit_callbacks,
+                                                                      monkeypatch):
+    """`manage.py redraw_stored_images`: a package not yet sent and a partner's stored image lose what their files hid;
+    what was sent stays as IDENT received it; a second run changes nothing (a JPEG is not recompressed again)."""
+    from django.core.management import call_command
+
+    from cpms.queries.models import ResponseAttachment
+    from icts.models import IctsCase
+    from tests.files_corpus import jpeg_everything, png_everything, tiff_everything
+
+    from tests.fakes import ident_accepts_everything
+
+    ident_accepts_everything(monkeypatch)
+    case, analyst = case
+    hostile_jpeg = jpeg_everything()  # built once: an ICC profile carries the time it was made
+
+    def stored_as_before(package, filename, data):  # what an upload stored before issue 16: the bytes as they came
+        att = PackageAttachment(package=package, filename=filename, media_type=icd.sniff_media_type(data), kind="passport",
+                                sha256=icd.sha256_hex(data), size=len(data), uploaded_by=analyst)
+        att.file.name = store_content_addressed(att.file.field.generate_filename(att, att.sha256), data)
+        att.save()
+        return att
+
+    preparing = [stored_as_before(case.package, f, d) for f, d in (("a.jpg", hostile_jpeg), ("b.png", png_everything()),
+                                                                    ("c.tif", tiff_everything()))]
+    services.package_submit(actor=analyst, case=case)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.package_review(actor=UserFactory(role="icts_reviewer"), case=IctsCase.objects.get(pk=case.pk), verdict="approved")
+    assert IctsCase.objects.get(pk=case.pk).status == "transmitted"
+    sent_bytes = {a.pk: a.file.open("rb").read() for a in preparing}
+
+    other = _second_case(analyst, django_capture_on_commit_callbacks)
+    pending = stored_as_before(other.package, "d.jpg", hostile_jpeg)
+    partner = _partner_image_stored_as_before(hostile_jpeg)
+
+    call_command("redraw_stored_images", stdout=io.StringIO())
+    pending.refresh_from_db()
+    partner.refresh_from_db()
+    for row in (pending, partner):
+        data = row.file.open("rb").read()
+        assert clean_structure(data) == [] and row.sha256 == icd.sha256_hex(data) and row.size == len(data)
+    assert partner.received_sha256 == icd.sha256_hex(hostile_jpeg) != partner.sha256
+    assert {a.pk: PackageAttachment.objects.get(pk=a.pk).file.open("rb").read() for a in preparing} == sent_bytes
+
+    out = io.StringIO()
+    call_command("redraw_stored_images", stdout=out)
+    assert "0 stored images changed" in out.getvalue()
+    assert PackageAttachment.objects.get(pk=pending.pk).sha256 == pending.sha256
+    assert ResponseAttachment.objects.get(pk=partner.pk).sha256 == partner.sha256
+
+
+def _second_case(analyst, capture):
+    from ident_bridge.inbound import inbound_process
+    from cpms.partner_requests.models import PartnerRequest
+
+    message = request_message(request_ref="CAN-REDRAW-2")
+    with capture(execute=True):
+        inbound_process(store_inbound(message).pk)
+    req = PartnerRequest.objects.get(request_ref="CAN-REDRAW-2")
+    other = services.case_assign(actor=analyst, case=req.icts_case, analyst=analyst)
+    services.package_save(actor=analyst, case=other, reviewer_name="Rita Moreno", person={"family_name": "Haddad"})
+    return other
+
+
+def _partner_image_stored_as_before(data: bytes):
+    """A partner's image stored before issue 16: its file and sha256 are the bytes as received (Canada's agreement is
+    the `case` fixture's)."""
+    from cpms.queries import services as queries
+    from cpms.queries.models import ResponseAttachment
+
+    officer = UserFactory(role="officer")
+    query = queries.query_submit(actor=officer, case=CaseFactory(officers=[officer]), partner_code="CAN",
+                                 reason="asylum_claimant", priority="high")
+    result = result_message(query)
+    queries.round1_record_result(message=result, inbound=store_inbound(result))
+    message = response_message(query, attachments=[])
+    response = queries.round_record_response(message=message, inbound=store_inbound(message))
+    digest = icd.sha256_hex(data)
+    row = ResponseAttachment(response=response, position=0, filename="photo.jpg", media_type="image/jpeg", kind="passport",
+                             sha256=digest, received_sha256=digest, size=len(data))
+    row.file.name = store_content_addressed(row.file.field.generate_filename(row, digest), data)
+    row.save()
+    return row
