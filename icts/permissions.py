@@ -4,7 +4,9 @@ missing and forbidden are the same 404.
 - While a case is open and unassigned the analysts' group holds a grant on it (the pool they take work
   from); assignment moves it to the one analyst, and reassignment moves it again.
 - The reviewers' group holds a grant on every case from its opening (they review and assign).
-- At transmission the OBIM analysts' group is granted the package as sent (view_transmitted_package).
+- At transmission the OBIM analysts' group is granted the package as sent (view_transmitted_package), which it
+  reads through OBIM's routes only: every ICTS route, documents included, asks the ICTS helpers, which OBIM's grant
+  never satisfies, whatever the case's state.
 Each grant counts only while the user holds the role it was made for; superusers get nothing implicitly.
 """
 
@@ -15,9 +17,7 @@ from cpms.core.permissions import grant, granted_filter, revoke, role_group
 from cpms.core.roles import Role, has_role
 
 from .models import IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission, PackageAttachment
-from .workflow import CaseStatus
-
-OBIM_VISIBLE = (CaseStatus.TRANSMITTED, CaseStatus.DELIVERED, CaseStatus.DELIVERY_FAILED)
+from .workflow import OBIM_VISIBLE, case_visible_to_obim
 CASE_VIEW = "icts.view_ictscase"
 PACKAGE_VIEW = "icts.view_transmitted_package"
 
@@ -53,11 +53,16 @@ def access_transmitted_case_for_obim(user, pk) -> IctsCase:
 
 
 def access_package_attachment(user, case_pk, pk) -> PackageAttachment:
-    """Analysts and reviewers with the case, or OBIM analysts once it was transmitted."""
-    try:
-        case = access_case_for_user(user, case_pk)
-    except Http404:
-        case = access_transmitted_case_for_obim(user, case_pk)
+    """A document of a case, for the ICTS analysts and reviewers who may see the case (ICTS's routes)."""
+    return _attachment_of(access_case_for_user(user, case_pk), pk)
+
+
+def access_transmitted_attachment_for_obim(user, case_pk, pk) -> PackageAttachment:
+    """A document of a package as sent, for OBIM (OBIM's own route), once the case is transmitted."""
+    return _attachment_of(access_transmitted_case_for_obim(user, case_pk), pk)
+
+
+def _attachment_of(case: IctsCase, pk) -> PackageAttachment:
     try:
         return PackageAttachment.objects.select_related("package__case__partner_request").get(pk=pk, package__case=case)
     except (PackageAttachment.DoesNotExist, ValueError, TypeError):
@@ -85,7 +90,14 @@ def read_transmitted_case_for_obim(request, pk, *, action: str | None = None) ->
 
 
 def read_package_attachment(request, case_pk, pk) -> PackageAttachment:
-    attachment = access_package_attachment(request.user, case_pk, pk)
+    return _read_attachment(request, access_package_attachment(request.user, case_pk, pk))
+
+
+def read_transmitted_attachment_for_obim(request, case_pk, pk) -> PackageAttachment:
+    return _read_attachment(request, access_transmitted_attachment_for_obim(request.user, case_pk, pk))
+
+
+def _read_attachment(request, attachment: PackageAttachment) -> PackageAttachment:
     return read_recorded(request, attachment, person_id=attachment.package.case.partner_request.person_id, action="download",
                          context={"case": attachment.package.case.case_number})
 
@@ -118,5 +130,5 @@ def case_grants_rebuild(case: IctsCase) -> None:
         revoke(CASE_VIEW, stray.user, case)
     if case.assigned_analyst_id is not None:
         case_grants_assign(case, analyst=case.assigned_analyst, previous=None)
-    if case.status in OBIM_VISIBLE:
+    if case_visible_to_obim(case):
         case_grants_transmitted(case)

@@ -215,6 +215,46 @@ def package_remove_attachment(*, actor, case: IctsCase, attachment_id: int) -> N
         attachment.delete()
 
 
+# Sent already: what IDENT received is on record as it was (OBIM's copy); nothing of it is rewritten.
+_SENT = (CaseStatus.TRANSMITTED, CaseStatus.DELIVERED, CaseStatus.DELIVERY_FAILED, CaseStatus.CLOSED)
+
+
+def package_attachments_redraw() -> list[str]:
+    """Images uploaded before uploads were drawn again from their pixels alone (issue 16) are drawn again now, for
+    every package not yet sent, so none leaves with what its file hid. Returns what was done, a line each; an image
+    that carries nothing but its pixels already is left alone (idempotent: a JPEG is not recompressed again)."""
+    done = []
+    pending = (PackageAttachment.objects.filter(media_type__startswith="image/").exclude(package__case__status__in=_SENT)
+               .order_by("pk").values_list("package__case_id", "pk"))
+    for case_id, pk in pending.iterator(chunk_size=500):
+        with transaction.atomic():
+            case = IctsCase.objects.select_for_update().get(pk=case_id)  # not while it is being transmitted
+            att = PackageAttachment.objects.filter(pk=pk).exclude(package__case__status__in=_SENT).first()
+            if att is None:
+                continue
+            stored = att.file.open("rb").read()
+            if filecheck.carries_only_pixels(stored, att.media_type):
+                continue
+            try:
+                data = filecheck.reencode_image(stored, att.media_type)
+            except filecheck.UnsafeFile as exc:
+                done.append(f"{case.case_number} {att.filename}: not redrawn ({exc}); the analyst must remove it")
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if digest == att.sha256:
+                continue
+            if PackageAttachment.objects.filter(package_id=att.package_id, sha256=digest).exists():
+                # Its pixels are already in the package (another upload of the same picture): the copy goes.
+                att.delete()
+                done.append(f"{case.case_number} {att.filename}: removed, the same picture as another document of the package")
+                continue
+            att.sha256, att.size = digest, len(data)
+            att.file.name = store_content_addressed(att.file.field.generate_filename(att, digest), data)
+            att.save(update_fields=["sha256", "size", "file"])
+            done.append(f"{case.case_number} {att.filename}: redrawn ({len(stored)} bytes, now {len(data)})")
+    return done
+
+
 def exceeds_agreement(package: ResponsePackage, agreement: Agreement | None) -> list[str]:
     """What the package carries that the partner's agreement does not authorise, as codes: data elements as they are
     named in the ICD, attachment kinds as `attachments/<kind>` (never trimmed: the analyst removes them)."""

@@ -23,8 +23,8 @@ from ident_bridge.models import OutboxMessage
 from . import services
 from .forms import (ELEMENT_LABELS, KIND_LABELS, AssignForm, BulkAssignForm, PackageForm, QueueFilterForm, ReviewForm, UploadForm,
                     package_data, package_initial)
-from .permissions import (access_case_for_user, access_transmitted_case_for_obim, read_case_for_user, read_package_attachment,
-                          read_transmitted_case_for_obim)
+from .permissions import (access_case_for_user, read_case_for_user, read_package_attachment,
+                          read_transmitted_attachment_for_obim, read_transmitted_case_for_obim)
 from .selectors import authorised_for, latest_return, obim_queue_page, work_queue_count, work_queue_page
 from .workflow import (ACTIVE, CaseStatus, case_can_assign, case_can_edit, case_can_review, case_can_submit,
                        case_can_take, case_is_overdue)
@@ -388,5 +388,4 @@ def obim_package_download(request, pk):
 @login_required
 @require_GET
 def obim_attachment(request, pk, att):
-    access_transmitted_case_for_obim(request.user, pk)  # OBIM's own route: only once transmitted
-    return _file(read_package_attachment(request, pk, att), as_attachment=True)
+    return _file(read_transmitted_attachment_for_obim(request, pk, att), as_attachment=True)

@@ -42,6 +42,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     C.CLOSED: frozenset(),
 }
 EDITABLE = frozenset({C.PREPARING, C.RETURNED})
+# The states in which OBIM sees the package as it was sent, through its own routes (obim-*, api-obim-*) and nothing
+# else: ICTS's routes are for the ICTS roles in every state (icts.permissions filters by this set in SQL).
+OBIM_VISIBLE = frozenset({C.TRANSMITTED, C.DELIVERED, C.DELIVERY_FAILED})
 ACTIVE = frozenset({C.OPEN, C.PREPARING, C.IN_REVIEW, C.RETURNED, C.APPROVED, C.BLOCKED})
 REASSIGNABLE = frozenset({C.OPEN, C.PREPARING, C.RETURNED})
 
@@ -83,6 +86,10 @@ def case_can_submit(case, user) -> bool:
 
 def case_can_review(case, user) -> bool:
     return _role(user, "icts_reviewer") and case.status == C.IN_REVIEW
+
+
+def case_visible_to_obim(case) -> bool:
+    return case.status in OBIM_VISIBLE
 
 
 def case_is_overdue(case, now) -> bool:

@@ -6,8 +6,9 @@ Used on every file that enters CPMS: an analyst's upload (icts) and a partner's 
 - A PDF is parsed (pypdf) and refused when it carries JavaScript, an open action, additional actions, launch or
   other actions that run something, embedded files, rich media or XFA forms, or HTML/script markup anywhere in its
   bytes (a PDF-HTML polyglot), or when it does not parse.
-- An image is decoded (Pillow, with its decompression-bomb guard) and refused when it does not decode; uploads are
-  then re-encoded (`reencode_image`), which also drops metadata and anything appended after the image.
+- An image is decoded (Pillow, with its decompression-bomb guard) and refused when it does not decode. What CPMS
+  keeps, shows and sends of any image (an upload, or a partner's attachment once received) is `reencode_image`'s
+  copy: new pixels in a new file, carrying nothing of the original but its pixels (and its resolution, a number).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class UnsafeFile(ValueError):
 @dataclass(frozen=True)
 class Inspected:
     media_type: str
-    data: bytes  # re-encoded for an upload's images; as received otherwise
+    data: bytes  # re-encoded when asked (an upload's images); as received otherwise (a partner's, checked at receipt)
 
 
 def inspect(data: bytes, *, filename: str = "", declared_type: str = "", reencode: bool = False) -> Inspected:
@@ -138,18 +139,155 @@ def _open_image(data: bytes):
 
 
 def _check_image(data: bytes, media_type: str) -> bytes:
-    _open_image(data)
+    """A partner's image at receipt: accepted only if it can be drawn again (`_redraw`), so that storing its re-encoded
+    copy later (in the worker, after 202 was answered) does not fail on it. The bytes are returned as received (ICD §7's
+    sha256)."""
+    _redraw(data, media_type)
     return data
 
 
+# A TIFF may hold many pages (a scanned document); each is drawn again. More than this is refused, not cut short.
+MAX_TIFF_PAGES = 50
+
+
 def reencode_image(data: bytes, media_type: str) -> bytes:
-    """The image drawn again from its pixels: no metadata, nothing after the image, no second file inside."""
-    image = _open_image(data)
+    """The image drawn again from its pixels alone.
+
+    Pillow's own save carries metadata over from the file it opened (a JPEG's COM comment, a TIFF's XMP, IPTC and
+    Photoshop blocks, any ICC profile), so the pixels are copied into a new image that has no `info` and no tags
+    (`_pixels_only`), and only that is saved. What does not survive: COM and every APPn segment (EXIF, XMP, IPTC,
+    ICC, vendor blocks) but the JFIF header the encoder writes, PNG text, EXIF, ICC and private chunks, TIFF
+    tags beyond the image structure, a JPEG's extra MPO frames (previews of the same picture), and anything after
+    the image's end. An EXIF orientation is applied to the pixels first; an ICC profile is applied (to sRGB) and
+    dropped. A TIFF keeps every page; an animated PNG is refused rather than cut to one frame.
+    """
+    from PIL import Image
+
+    pages, dpi = _redraw(data, media_type)
     out = io.BytesIO()
-    if media_type == "image/jpeg":
-        image.convert("RGB" if image.mode not in ("L", "RGB", "CMYK") else image.mode).save(out, "JPEG", quality=92)
-    elif media_type == "image/png":
-        image.save(out, "PNG", optimize=False)
-    else:
-        image.save(out, "TIFF", compression="tiff_lzw")
+    try:
+        first, rest = pages[0], pages[1:]
+        if media_type == "image/jpeg":
+            first.save(out, "JPEG", quality=92, **dpi)
+        elif media_type == "image/png":
+            first.save(out, "PNG", optimize=False, **dpi)
+        else:
+            first.save(out, "TIFF", compression="tiff_lzw", save_all=bool(rest), append_images=rest, **dpi)
+    except Image.DecompressionBombError:
+        raise UnsafeFile("This image is too large to open safely. Scan it at a lower resolution.") from None
+    except Exception:  # noqa: BLE001 - pixels that cannot be written again are refused like pixels that do not decode
+        raise UnsafeFile("This image cannot be decoded: it may be damaged, or not the image it claims to be.") from None
     return out.getvalue()
+
+
+def _redraw(data: bytes, media_type: str):
+    """The new images (one per page) holding the pixels alone, and the resolution to write; every refusal of
+    `reencode_image` but none of the encoding's cost (a partner's message checks this at receipt, 20 files at most)."""
+    from PIL import Image
+
+    image = _open_image(data)
+    frames = getattr(image, "n_frames", 1)
+    if media_type == "image/png" and frames > 1:
+        raise UnsafeFile("This PNG is animated. Send a still image (a single frame).")
+    if media_type == "image/tiff" and frames > MAX_TIFF_PAGES:
+        raise UnsafeFile(f"This TIFF has {frames} pages; CPMS accepts at most {MAX_TIFF_PAGES}. Split it into several files.")
+    try:
+        pages = []
+        for index in range(frames if media_type == "image/tiff" else 1):
+            image.seek(index)
+            image.load()
+            pages.append(_pixels_only(image, media_type))
+        return pages, _dpi(image)
+    except UnsafeFile:
+        raise
+    except Image.DecompressionBombError:
+        raise UnsafeFile("This image is too large to open safely. Scan it at a lower resolution.") from None
+    except Exception:  # noqa: BLE001 - a page that decoded but cannot be redrawn is refused like one that does not decode
+        raise UnsafeFile("This image cannot be decoded: it may be damaged, or not the image it claims to be.") from None
+
+
+# What `reencode_image` writes and nothing else: JPEG markers (SOF0-2, DHT, DQT, DRI, APP0 as JFIF, APP14 Adobe for
+# CMYK) and PNG chunks.
+_JPEG_MARKERS = {0xC0, 0xC1, 0xC2, 0xC4, 0xDB, 0xDD, 0xE0, 0xEE}
+_PNG_CHUNKS = {b"IHDR", b"PLTE", b"tRNS", b"pHYs", b"IDAT", b"IEND"}
+_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+
+
+def carries_only_pixels(data: bytes, media_type: str) -> bool:
+    """Whether an image holds nothing `reencode_image` would drop (no other segment or chunk, nothing after the end):
+    a stored image that was redrawn already is not redrawn again (a JPEG would lose quality each time)."""
+    import struct
+
+    try:
+        if media_type == "image/jpeg":
+            pos = 2
+            while True:
+                marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2:pos + 4])[0]
+                if data[pos] != 0xFF or (marker != 0xDA and marker not in _JPEG_MARKERS) \
+                        or (marker == 0xE0 and not data[pos + 4:pos + 9] == b"JFIF\x00"):
+                    return False
+                pos += 2 + length
+                if marker == 0xDA:  # one scan (we write baseline): in its data 0xFF is stuffed or a restart marker,
+                    following = _JPEG_NEXT_MARKER.search(data, pos)  # so the next marker must be the end, at the end
+                    return following is not None and following.group() == b"\xff\xd9" and following.end() == len(data)
+        if media_type == "image/png":
+            pos = 8
+            while True:
+                length, kind = struct.unpack(">I", data[pos:pos + 4])[0], data[pos + 4:pos + 8]
+                if kind not in _PNG_CHUNKS:
+                    return False
+                pos += 12 + length
+                if kind == b"IEND":
+                    return pos == len(data)
+        # A TIFF's tags and strips may sit anywhere in the file, so what lies outside them is not read from its
+        # structure: LZW is lossless and the redraw deterministic, so a redrawn TIFF comes out byte for byte the same.
+        return reencode_image(data, media_type) == data
+    except (IndexError, ValueError, struct.error, EOFError, UnsafeFile):
+        return False
+
+
+# The modes each format is written in; anything else is converted to the nearest of them.
+_MODES = {"image/jpeg": ("L", "RGB", "CMYK"), "image/png": ("1", "L", "LA", "RGB", "RGBA", "I;16", "I"),
+          "image/tiff": ("1", "L", "LA", "RGB", "RGBA", "CMYK", "I;16", "I", "F")}
+
+
+def _pixels_only(frame, media_type: str):
+    """A new image with the frame's pixels and nothing else: no `info`, no tags, no palette beyond colours."""
+    from PIL import Image, ImageOps
+
+    try:
+        frame = ImageOps.exif_transpose(frame)  # the orientation goes into the pixels before the EXIF goes
+    except Exception:  # noqa: BLE001 - a broken EXIF block is dropped with the rest; the pixels stay as stored
+        pass
+    frame = _to_srgb(frame)
+    if frame.mode in ("P", "PA") or "transparency" in frame.info:
+        # A palette (or a PNG colour key) is folded into plain colours, so nothing of the original's tables is kept.
+        has_alpha = frame.mode == "PA" or "transparency" in frame.info or frame.mode in ("LA", "RGBA")
+        frame = frame.convert("RGBA" if has_alpha else "RGB")
+    if frame.mode not in _MODES[media_type]:
+        frame = frame.convert("RGB" if media_type == "image/jpeg" or frame.mode not in ("LA", "RGBA", "PA") else "RGBA")
+    return Image.frombytes(frame.mode, frame.size, frame.tobytes())
+
+
+def _to_srgb(frame):
+    """Colours that a profile changed, as sRGB pixels; the profile (free bytes the sender chose) is not kept."""
+    icc = frame.info.get("icc_profile")
+    if not icc or frame.mode not in ("RGB", "RGBA", "CMYK"):
+        return frame
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        output = "RGBA" if frame.mode == "RGBA" else "RGB"
+        return ImageCms.profileToProfile(frame, source, ImageCms.createProfile("sRGB"), outputMode=output)
+    except Exception:  # noqa: BLE001 - a profile littlecms cannot use is dropped; the pixels are kept as they are
+        return frame
+
+
+def _dpi(image) -> dict:
+    """The scan's resolution, the one number kept from the original (an ID page printed at its real size)."""
+    try:
+        x, y = (float(v) for v in image.info.get("dpi", ()))
+    except (TypeError, ValueError):
+        return {}
+    return {"dpi": (x, y)} if 10 <= x <= 10000 and 10 <= y <= 10000 else {}

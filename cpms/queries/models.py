@@ -158,7 +158,11 @@ class ResponseAttachment(models.Model):
     filename = models.CharField(max_length=255)
     media_type = models.CharField(max_length=40, choices=[(m, m) for m in icd.MEDIA_TYPES])
     kind = models.CharField(max_length=30, choices=[(k, k.replace("_", " ")) for k in icd.ATTACHMENT_KINDS])
+    # What CPMS keeps, shows and hands on: an image is the re-encoded copy (ident_bridge.filecheck), a PDF the bytes as
+    # received. `received_sha256` is the partner's (ICD §7, checked at receipt); the bytes it names stay in the raw
+    # inbound message (`response.inbound_message`, the evidence), at /body/attachments/<position>.
     sha256 = models.CharField(max_length=64)
+    received_sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     file = models.FileField(upload_to=attachment_path, max_length=200)
 

@@ -171,8 +171,8 @@ def query_close_view(request, pk):
 @require_GET
 def query_attachment(request, pk, att):
     attachment = read_attachment_for_user(request, pk, att)
-    # A partner's file is as the partner sent it (kept as evidence, not re-encoded): always a download; an <img> on the
-    # query page still shows a photograph.
+    # A partner's image is CPMS's re-encoded copy (the original is evidence in the raw inbound message), but rows stored
+    # before re-encoding hold the bytes as received: always a download; an <img> on the query page still shows a photo.
     return file_response(attachment.file, media_type=attachment.media_type, filename=attachment.filename)
 
 

@@ -1,12 +1,18 @@
-"""The authorization matrix: every URL the project has (pages, API, downloads, PDF, admin), as every persona.
+"""The authorization matrix: every URL the project has (pages, API, downloads, PDF, admin), as every persona, against
+each object in every state that changes who may see it.
 
 Each role's owner of the object (holding its grant), a colleague of the same role without the grant, every
 other role, an administrator, a superuser without any role, and an anonymous visitor. The table below says
 who is allowed; everyone else must get exactly 404 (no existence leak), and a list must not show the object.
 A URL added to the project without a row here fails `test_every_url_is_in_the_matrix`.
 
-Each request runs in a savepoint that is rolled back, so an allowed POST (a close, a revoke) does not change
-the world the next persona sees.
+A row's "who may" is a set (the same in every state) or a table by state (tests/worlds.py, `World.states`): an ICTS
+case open (the analysts' pool), being prepared, in review, transmitted and delivered; a query before an FDNS
+referral, while referred, and after the referral was revoked. A state missing from such a table is not walked (an
+open case has no documents yet).
+
+The world is built once for the module, in a transaction rolled back at its end; each request runs in a savepoint
+that is rolled back too, so an allowed POST (a close, a revoke) does not change the world the next persona sees.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.db import transaction
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.worlds import PERSONAS, build_world
+
+# Every test runs in its own savepoint inside the module's world (and the marker makes pytest-django set up the database).
+pytestmark = pytest.mark.django_db
 
 OFFICERS = {"officer", "supervisor"}
 FDNS = {"fdns_analyst"}
@@ -26,31 +35,44 @@ OBIM = {"obim_analyst"}
 PRIVACY = {"privacy_officer"}
 AUTHENTICATED = set(PERSONAS) - {"anonymous"}
 
-# name: (method, object keys for the URL's arguments, who may)
+ICTS_STATES = ("open", "preparing", "in_review", "transmitted", "delivered")
+# An ICTS case: the ICTS roles in every state (an open case is the pool: every analyst has it), never OBIM.
+ICTS_CASE = {state: ICTS | {"icts_analyst_colleague"} if state == "open" else ICTS for state in ICTS_STATES}
+ICTS_DOCUMENT = {state: who for state, who in ICTS_CASE.items() if state != "open"}  # documents come with the response
+# The package as sent: OBIM, through its own routes, once transmitted; nobody else (ICTS reads it on ICTS's routes).
+OBIM_PACKAGE = {state: OBIM if state in ("transmitted", "delivered") else set() for state in ICTS_STATES}
+OBIM_DOCUMENT = {state: who for state, who in OBIM_PACKAGE.items() if state != "open"}
+# A query: its officers always; the FDNS analyst only while the referral lasts.
+QUERY_STATES = ("unreferred", "referred", "revoked")
+QUERY_READ = {state: OFFICERS | FDNS if state == "referred" else OFFICERS for state in QUERY_STATES}
+QUERY_ACT = {state: OFFICERS for state in QUERY_STATES}  # an action on the query: officers, referred or not
+REFERRAL = {state: OFFICERS for state in ("referred", "revoked")}
+
+# name: (method, object keys for the URL's arguments, who may: a set, or a table by state)
 OBJECT_URLS = {
     "case-detail": ("get", ["case"], OFFICERS),
     "query-new": ("get", ["case"], OFFICERS),
-    "query-detail": ("get", ["query"], OFFICERS | FDNS),
-    "query-timeline-partial": ("get", ["query"], OFFICERS | FDNS),
-    "query-attachment": ("get", ["query", "attachment"], OFFICERS | FDNS),
-    "query-print": ("get", ["query"], OFFICERS | FDNS),
-    "query-round3": ("get", ["query"], OFFICERS),
-    "query-close": ("post", ["query"], OFFICERS),
-    "query-refer": ("get", ["query"], OFFICERS),
-    "referral-revoke": ("post", ["referral"], OFFICERS),
+    "query-detail": ("get", ["query"], QUERY_READ),
+    "query-timeline-partial": ("get", ["query"], QUERY_READ),
+    "query-attachment": ("get", ["query", "attachment"], QUERY_READ),
+    "query-print": ("get", ["query"], QUERY_READ),
+    "query-round3": ("get", ["query"], QUERY_ACT),
+    "query-close": ("post", ["query"], QUERY_ACT),
+    "query-refer": ("get", ["query"], QUERY_ACT),
+    "referral-revoke": ("post", ["referral"], REFERRAL),
     "notification-open": ("get", ["notification"], {"officer"}),  # one's own notifications only
-    "icts-case": ("get", ["icts"], ICTS),
-    "icts-assign": ("post", ["icts"], ICTS),
+    "icts-case": ("get", ["icts"], ICTS_CASE),
+    "icts-assign": ("post", ["icts"], ICTS_CASE),
     "icts-bulk-assign": ("post", [], {"icts_reviewer"}),  # the cases ticked on the queue (none here): reviewers only
-    "icts-package": ("get", ["icts"], ICTS),
-    "icts-upload": ("post", ["icts"], ICTS),
-    "icts-attachment": ("get", ["icts", "icts_att"], ICTS),
-    "icts-attachment-remove": ("post", ["icts", "icts_att"], ICTS),
-    "icts-submit": ("post", ["icts"], ICTS),
-    "icts-review": ("post", ["icts"], ICTS),
-    "obim-package": ("get", ["sent"], OBIM),
-    "obim-package-download": ("get", ["sent"], OBIM),
-    "obim-attachment": ("get", ["sent", "sent_att"], OBIM),
+    "icts-package": ("get", ["icts"], ICTS_CASE),
+    "icts-upload": ("post", ["icts"], ICTS_CASE),
+    "icts-attachment": ("get", ["icts", "icts_att"], ICTS_DOCUMENT),
+    "icts-attachment-remove": ("post", ["icts", "icts_att"], ICTS_DOCUMENT),
+    "icts-submit": ("post", ["icts"], ICTS_CASE),
+    "icts-review": ("post", ["icts"], ICTS_CASE),
+    "obim-package": ("get", ["icts"], OBIM_PACKAGE),
+    "obim-package-download": ("get", ["icts"], OBIM_PACKAGE),
+    "obim-attachment": ("get", ["icts", "icts_att"], OBIM_DOCUMENT),
     "partner-request": ("get", ["preq"], ICTS | PRIVACY),
     "partner-request-augment": ("get", ["preq"], ICTS | PRIVACY),
     "privacy-referral": ("get", ["referred"], PRIVACY),
@@ -64,31 +86,45 @@ OBJECT_URLS = {
     "privacy-accounting-csv": ("get", ["subject"], PRIVACY),
     "privacy-accounting-pdf": ("get", ["subject"], PRIVACY),
     "api-case-detail": ("get", ["case"], OFFICERS),
-    "api-query-detail": ("get", ["query"], OFFICERS | FDNS),
-    "api-query-attachment": ("get", ["query", "attachment"], OFFICERS | FDNS),
-    "api-query-round3": ("post", ["query"], OFFICERS),
-    "api-query-referrals": ("get", ["query"], OFFICERS),
-    "api-query-referral-revoke": ("post", ["query", "referral"], OFFICERS),
+    "api-query-detail": ("get", ["query"], QUERY_READ),
+    "api-query-attachment": ("get", ["query", "attachment"], QUERY_READ),
+    "api-query-round3": ("post", ["query"], QUERY_ACT),
+    "api-query-referrals": ("get", ["query"], QUERY_ACT),
+    "api-query-referral-revoke": ("post", ["query", "referral"], REFERRAL),
     "api-partner-request-detail": ("get", ["preq"], ICTS | PRIVACY),
     "api-partner-request-augment": ("post", ["preq"], ICTS | PRIVACY),
     "api-partner-request-resolve": ("post", ["referred"], PRIVACY),
-    "api-icts-case-detail": ("get", ["icts"], ICTS),
-    "api-icts-case-assign": ("post", ["icts"], ICTS),
-    "api-icts-case-attachment": ("get", ["icts", "icts_att"], ICTS),
-    "api-icts-case-attachments": ("post", ["icts"], ICTS),
-    "api-icts-case-package": ("put", ["icts"], ICTS),
-    "api-icts-case-review": ("post", ["icts"], ICTS),
-    "api-icts-case-submit": ("post", ["icts"], ICTS),
-    "api-obim-package-detail": ("get", ["sent"], OBIM),
-    "api-obim-package-download": ("get", ["sent"], OBIM),
+    "api-icts-case-detail": ("get", ["icts"], ICTS_CASE),
+    "api-icts-case-assign": ("post", ["icts"], ICTS_CASE),
+    "api-icts-case-attachment": ("get", ["icts", "icts_att"], ICTS_DOCUMENT),
+    "api-icts-case-attachments": ("post", ["icts"], ICTS_CASE),
+    "api-icts-case-package": ("put", ["icts"], ICTS_CASE),
+    "api-icts-case-review": ("post", ["icts"], ICTS_CASE),
+    "api-icts-case-submit": ("post", ["icts"], ICTS_CASE),
+    "api-obim-package-detail": ("get", ["icts"], OBIM_PACKAGE),
+    "api-obim-package-download": ("get", ["icts"], OBIM_PACKAGE),
 }
 
-# Lists and role pages: who sees the world's object in it (others get 404, or the list without it).
+
+def _walked(table: dict) -> list[tuple[str, str | None]]:
+    """(name, state) for every row and every state its "who may" names (None for a row that is the same in all)."""
+    return [(name, state) for name, row in sorted(table.items())
+            for state in (sorted(row[2]) if isinstance(row[2], dict) else [None])]
+
+
+def _who_may(row, state: str | None) -> set:
+    return row[2][state] if isinstance(row[2], dict) else row[2]
+
+
+# Lists and role pages: who sees the world's object in it (others get 404, or the list without it); a table by state
+# as above. ICTS's work queue (page and API) lists a case while there is work on it (a transmitted case is reached
+# from its own page); OBIM's list, the packages as sent.
+ICTS_QUEUE = {state: who for state, who in ICTS_CASE.items() if state not in ("transmitted", "delivered")}
 LIST_URLS = {
     "my-cases": ("case", lambda o: o.receipt_number, OFFICERS),
-    "fdns-referrals": ("query", lambda o: o.query_ref, FDNS),
-    "icts-queue": ("icts", lambda o: o.case_number, ICTS),
-    "obim-queue": ("sent", lambda o: o.case_number, OBIM),
+    "fdns-referrals": ("query", lambda o: o.query_ref, {state: FDNS if state == "referred" else set() for state in QUERY_STATES}),
+    "icts-queue": ("icts", lambda o: o.case_number, ICTS_QUEUE),
+    "obim-queue": ("icts", lambda o: o.case_number, OBIM_PACKAGE),
     "privacy-decisions": ("preq", lambda o: o.request_ref, PRIVACY),
     "privacy-referrals": ("referred", lambda o: o.request_ref, PRIVACY),
     "privacy-accounting-search": (None, None, PRIVACY),
@@ -97,10 +133,10 @@ LIST_URLS = {
     "privacy-access-log": (None, None, PRIVACY),
     "privacy-audit": (None, None, PRIVACY),
     "api-case-list": ("case", lambda o: o.receipt_number, OFFICERS),
-    "api-query-list": ("query", lambda o: o.query_ref, OFFICERS | FDNS),
+    "api-query-list": ("query", lambda o: o.query_ref, QUERY_READ),
     "api-partner-request-list": ("preq", lambda o: o.request_ref, ICTS | PRIVACY),
-    "api-icts-case-list": ("icts", lambda o: o.case_number, ICTS),
-    "api-obim-package-list": ("sent", lambda o: o.case_number, OBIM),
+    "api-icts-case-list": ("icts", lambda o: o.case_number, ICTS_QUEUE),
+    "api-obim-package-list": ("icts", lambda o: o.case_number, OBIM_PACKAGE),
 }
 
 # A list opened with these parameters (a reviewer's bare /icts/ opens on "In review": a redirect).
@@ -148,9 +184,17 @@ def test_every_url_is_in_the_matrix():
     assert tabled - names == set(), "rows for URLs the project no longer has"
 
 
-@pytest.fixture
-def world(db, django_capture_on_commit_callbacks, monkeypatch):
-    return build_world(django_capture_on_commit_callbacks, monkeypatch)
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once for the module (about 20 s) in a transaction that is rolled back after its last test."""
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as monkeypatch:
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world(TestCase.captureOnCommitCallbacks, monkeypatch, every_state=True)
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
 
 
 def _request(world, persona: str, method: str, url: str):
@@ -172,10 +216,12 @@ def _anonymous_denied(url: str, resp) -> bool:
     return resp.status_code == 302 and ("/accounts/login/" in resp["Location"] or "/system-use/" in resp["Location"])
 
 
-@pytest.mark.parametrize("name", sorted(OBJECT_URLS))
-def test_object_url_allows_exactly_its_table(world, name):
-    method, keys, allowed = OBJECT_URLS[name]
-    url = reverse(name, args=[world[k].pk for k in keys])
+@pytest.mark.parametrize("name,state", _walked(OBJECT_URLS))
+def test_object_url_allows_exactly_its_table(world, name, state):
+    method, keys, _ = row = OBJECT_URLS[name]
+    allowed = _who_may(row, state)
+    objects = world.in_state(state)
+    url = reverse(name, args=[objects[k].pk for k in keys])
     wrong = {}
     for persona in PERSONAS:
         resp, _ = _request(world, persona, method, url)
@@ -187,14 +233,15 @@ def test_object_url_allows_exactly_its_table(world, name):
             ok = resp.status_code == 404
         if not ok:
             wrong[persona] = resp.status_code
-    assert wrong == {}, f"{method.upper()} {url}: allowed {sorted(allowed)}; unexpected answers {wrong}"
+    assert wrong == {}, f"{method.upper()} {url} ({state or 'any state'}): allowed {sorted(allowed)}; unexpected answers {wrong}"
 
 
-@pytest.mark.parametrize("name", sorted(LIST_URLS))
-def test_list_shows_the_object_to_exactly_its_table(world, name):
-    key, marker_of, allowed = LIST_URLS[name]
+@pytest.mark.parametrize("name,state", _walked(LIST_URLS))
+def test_list_shows_the_object_to_exactly_its_table(world, name, state):
+    key, marker_of, _ = row = LIST_URLS[name]
+    allowed = _who_may(row, state)
     url = reverse(name) + LIST_QUERY.get(name, "")
-    marker = marker_of(world[key]).encode() if key else None
+    marker = marker_of(world.in_state(state)[key]).encode() if key else None
     wrong = {}
     for persona in PERSONAS:
         resp, body = _request(world, persona, "get", url)
@@ -206,7 +253,7 @@ def test_list_shows_the_object_to_exactly_its_table(world, name):
             ok = resp.status_code == 404 or (resp.status_code == 200 and marker is not None and marker not in body)
         if not ok:
             wrong[persona] = resp.status_code
-    assert wrong == {}, f"GET {url}: allowed {sorted(allowed)}; unexpected answers {wrong}"
+    assert wrong == {}, f"GET {url} ({state or 'any state'}): allowed {sorted(allowed)}; unexpected answers {wrong}"
 
 
 @pytest.mark.parametrize("name", sorted(OPEN_URLS))
@@ -298,7 +345,9 @@ NO_PARTNER_DATA = {
     "api-case-detail": "the USCIS case and person",
     "api-query-referrals": "who the results were referred to",
 }
-READER = {"query": "officer", "icts": "icts_analyst", "sent": "obim_analyst", "preq": "icts_analyst",
+# The state a read is tried in, first that the reader may see (a case's response form is a page only while prepared).
+READ_IN = ["preparing", "referred", "transmitted", "delivered", "in_review", "open", "unreferred", "revoked"]
+READER = {"query": "officer", "icts": "icts_analyst", "obim": "obim_analyst", "preq": "icts_analyst",
           "subject": "privacy_officer", "held": "privacy_officer"}
 
 
@@ -312,10 +361,12 @@ def test_every_object_route_says_whether_it_records_reads():
 def test_a_route_that_shows_partner_data_records_exactly_one_read(world, name):
     from cpms.audit.models import AccessLogEntry
 
-    _, keys, allowed = OBJECT_URLS[name]
-    persona = READER[keys[0]]
-    assert persona in allowed
-    url = reverse(name, args=[world[k].pk for k in keys])
+    _, keys, _ = row = OBJECT_URLS[name]
+    persona = READER[name.removeprefix("api-").split("-")[0]] if name.startswith(("obim-", "api-obim-")) else READER[keys[0]]
+    states = [s for s in (sorted(row[2], key=READ_IN.index) if isinstance(row[2], dict) else [None]) if persona in _who_may(row, s)]
+    assert states, (name, persona)
+    objects = world.in_state(states[0])
+    url = reverse(name, args=[objects[k].pk for k in keys])
     with transaction.atomic():
         client = Client()
         client.post(reverse("system-use"))

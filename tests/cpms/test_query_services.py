@@ -131,8 +131,9 @@ def test_round_two_response_stores_person_and_attachments_with_sha256(submit):
     stored = list(response.attachments.all())
     assert [a.kind for a in stored] == ["photograph", "passport"]
     for att, sent in zip(stored, message["body"]["attachments"], strict=True):
-        data = att.file.open("rb").read()
-        assert hashlib.sha256(data).hexdigest() == att.sha256 == sent["sha256"]
+        data = att.file.open("rb").read()  # the re-encoded copy; the partner's bytes stay in the raw inbound message
+        assert hashlib.sha256(data).hexdigest() == att.sha256 and att.size == len(data)
+        assert att.received_sha256 == sent["sha256"]
 
 
 def test_round_two_before_the_result_waits(submit):

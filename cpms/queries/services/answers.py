@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -14,7 +14,7 @@ from cpms.audit.services import audited_update
 from cpms.core.files import store_content_addressed
 from cpms.core.models import Notification
 from cpms.core.notifications import notify
-from ident_bridge import icd
+from ident_bridge import filecheck, icd
 
 from ..models import InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
 from ..workflow import QueryStatus, transition
@@ -97,17 +97,52 @@ def round_record_response(*, message: dict, inbound) -> PartnerResponse:
 
 
 def store_attachments(response: PartnerResponse, message: dict) -> None:
-    """Write a received message's attachments (already verified at receipt) beside their response."""
+    """Write a received message's attachments (already verified at receipt) beside their response.
+
+    An image is stored as its re-encoded copy (its pixels alone: no metadata, nothing appended), so what officers see
+    and download carries nothing the partner's file hid; the original stays in the raw inbound message, the evidence
+    that ICD §7's sha256 (kept as `received_sha256`) was checked against. Receipt accepted only images that re-encode,
+    so this cannot fail on a message that was answered 202."""
     decoded, errors = icd.decode_attachments(message)
     if errors:  # checked at receipt; a stored message that fails now is corrupt
         raise ValueError("stored message has invalid attachments: " + "; ".join(e.detail for e in errors))
     for position, att in enumerate(decoded):
+        data = att.data if att.media_type == "application/pdf" else filecheck.reencode_image(att.data, att.media_type)
+        digest = icd.sha256_hex(data)
         row = ResponseAttachment(
             response=response, position=position, filename=att.filename, media_type=att.media_type, kind=att.kind,
-            sha256=att.sha256, size=len(att.data),
+            sha256=digest, received_sha256=att.sha256, size=len(data),
         )
-        row.file.name = store_content_addressed(row.file.field.generate_filename(row, att.sha256), att.data)
+        row.file.name = store_content_addressed(row.file.field.generate_filename(row, digest), data)
         row.save()
+
+
+def response_attachments_redraw() -> list[str]:
+    """Partners' images stored before they were drawn again from their pixels alone (issue 16: their `sha256` is
+    still the partner's) are redrawn now, unless they carry nothing but their pixels already; the original stays in
+    the raw inbound message. A line per change; idempotent (a redrawn row's `sha256` is no longer the partner's)."""
+    done = []
+    pending = (ResponseAttachment.objects.filter(media_type__startswith="image/", sha256=models.F("received_sha256"))
+               .order_by("pk").values_list("pk", flat=True))
+    for pk in pending.iterator(chunk_size=500):
+        with transaction.atomic():
+            row = ResponseAttachment.objects.select_for_update().select_related("response").get(pk=pk)
+            stored = row.file.open("rb").read()
+            if filecheck.carries_only_pixels(stored, row.media_type):
+                continue
+            try:
+                data = filecheck.reencode_image(stored, row.media_type)
+            except filecheck.UnsafeFile as exc:
+                done.append(f"partner file {row.pk} ({row.filename}): not redrawn ({exc}); it is served only as a download")
+                continue
+            digest = icd.sha256_hex(data)
+            if digest == row.sha256:
+                continue
+            row.sha256, row.size = digest, len(data)
+            row.file.name = store_content_addressed(row.file.field.generate_filename(row, digest), data)
+            row.save(update_fields=["sha256", "size", "file"])
+            done.append(f"partner file {row.pk} ({row.filename}): redrawn ({len(stored)} bytes, now {len(data)})")
+    return done
 
 
 def _parse_dt(value: str) -> datetime:
