@@ -14,7 +14,7 @@ from cpms.core.roles import Role, has_role
 
 from .models import FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import queries_visible_to
-from .workflow import AWAITING_PARTNER, HELD, WAITING_FOR_OFFICER, QueryStatus
+from .workflow import AWAITING_PARTNER, HELD, OPEN, WAITING_FOR_OFFICER, QueryStatus
 
 
 # --- the officer's cases, with their queries counted (the case list is the officer's query workspace) ----------
@@ -33,7 +33,7 @@ def _with_counts(qs):
 
     last = InternationalQuery.objects.filter(case=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
     return qs.select_related("person").annotate(
-        open_queries=count(status__in=AWAITING_PARTNER),
+        open_queries=count(status__in=OPEN),
         overdue_queries=count(overdue_since__isnull=False),
         last_activity=Subquery(last),
     )
