@@ -255,7 +255,7 @@ def package_submit(*, actor, case: IctsCase) -> IctsCase:
         if package is None or not package.person:
             raise IctsError("Fill in the response before submitting it for review.", code="wrong_state")
         _check_against_agreement(locked, package)
-        audited_update(ResponsePackage, package.pk, submitted_at=timezone.now())
+        audited_update(ResponsePackage, package.pk, submitted_at=timezone.now(), touch=False)
         transition(locked, CaseStatus.IN_REVIEW, actor=actor, reason="submitted for review")
         notify_role(Role.ICTS_REVIEWER, f"{_about(locked)}: the response is ready for review (submitted by {_name(actor)}).",
                     url=f"/icts/cases/{locked.pk}/")
@@ -284,7 +284,7 @@ def package_review(*, actor, case: IctsCase, verdict: str, comments: str = "") -
         if verdict == Review.Verdict.APPROVED:
             _check_against_agreement(locked, package)
             transition(locked, CaseStatus.APPROVED, actor=actor, reason="approved")
-            audited_update(ResponsePackage, package.pk, approved_by=actor, approved_at=timezone.now())
+            audited_update(ResponsePackage, package.pk, approved_by=actor, approved_at=timezone.now(), touch=False)
             from .tasks import package_transmit_task
 
             on_commit_publish(package_transmit_task.delay, locked.pk)
@@ -413,7 +413,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
         law_enforcement_request=req.reason in ("enforcement", "absconder"), package=package, reference=req.request_ref,
         disclosed_by=package.approved_by,
     )
-    audited_update(ResponsePackage, package.pk, outbox_message=row, transmitted_at=now)
+    audited_update(ResponsePackage, package.pk, outbox_message=row, transmitted_at=now, touch=False)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")
     case_grants_transmitted(case)
     requests_services.request_record_transmitted(req, case_number=case.case_number, reply_message=row)
