@@ -215,7 +215,7 @@ def referral_revoke_view(request, pk):
     except QueryError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"The referral to {referral.analyst.get_username()} is revoked.")
+        messages.success(request, f"The referral to {referral.analyst.get_full_name() or referral.analyst.get_username()} is revoked.")
     return redirect("query-detail", pk=referral.query_id)
 
 
