@@ -66,7 +66,7 @@ def case_open(*, partner_request) -> IctsCase:
     CASE_WORKFLOW.start(case, reason=f"opened for {partner_request.partner_id} request {partner_request.request_ref}")
     case_grants_open(case)
     notify_role(Role.ICTS_ANALYST, f"{_about(case)}: a new {partner_request.priority}-priority request to answer, due "
-                                  f"{case.due_at:%d %b %Y %H:%M} UTC.", url=f"/icts/cases/{case.pk}/")
+                                  f"{case.due_at:%-d %b %Y %H:%M} UTC.", url=f"/icts/cases/{case.pk}/")
     return case
 
 

@@ -84,7 +84,7 @@ class AgreementAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected reviewed version (it is in force from its effective date)")
     def publish(self, request, queryset):
-        self._each(request, queryset, agreement_publish, "Version {a.version} is published, in force from {a.effective_from}.")
+        self._each(request, queryset, agreement_publish, "Version {a.version} is published, in force from {a.effective_from:%-d %b %Y}.")
 
 
 @admin.register(Person)

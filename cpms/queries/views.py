@@ -199,7 +199,7 @@ def query_refer(request, pk):
             form.add_query_error(exc)
         else:
             messages.success(request, f"Referred to {referral.analyst.get_full_name() or referral.analyst.get_username()} "
-                                      f"until {referral.expires_at:%d %b %Y}.")
+                                      f"until {referral.expires_at:%-d %b %Y}.")
             return redirect("query-detail", pk=query.pk)
     return render(request, "queries/query_refer.html", {"query": query, "form": form})
 
