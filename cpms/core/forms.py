@@ -20,8 +20,8 @@ class CaseSearchForm(forms.Form):
         label="Search your cases",
         required=False,
         max_length=100,
-        help_text="Receipt number, A-Number or family name.",
-        error_messages={"max_length": "Shorten the search to 100 characters or fewer: a receipt number, A-Number or family name."},
+        help_text="Receipt number, A-Number, FIN or a name, in any script or in Latin letters.",
+        error_messages={"max_length": "Shorten the search to 100 characters or fewer: a receipt number, A-Number, FIN or name."},
     )
 
 

@@ -56,3 +56,26 @@ def test_colleague_does_not_see_the_case(world):
     page = browser(world["colleague"]).get(reverse("my-cases")).content.decode()
     assert world["case"].receipt_number not in page
     assert browser(world["colleague"]).get(reverse("case-detail", args=[world["case"].pk])).status_code == 404
+
+
+# --- the case search: a name in any script, as People search reads it (issue 18, finding 11) ---------------------
+
+
+@pytest.fixture
+def petrenko(world):
+    from tests.factories import PersonFactory
+
+    return CaseFactory(officers=[world["owner"]], receipt_number="ZAR2690000042",
+                       person=PersonFactory(family_name="Петренко", given_names="Олег", fin="FIN1000000042"))
+
+
+@pytest.mark.parametrize("term", ["petrenko", "Petrenko Oleg", "Петренко", "oleg petr", "FIN1000000042", "zar2690000042"])
+def test_the_case_search_finds_a_name_in_any_script(world, petrenko, term):
+    listed = [c.pk for c in my_cases_page(world["owner"], search=term).object_list]
+    assert listed == [petrenko.pk]
+
+
+def test_the_case_search_finds_only_cases_the_user_may_see(world, petrenko):
+    assert my_cases_page(world["colleague"], search="petrenko").object_list == []
+    page = browser(world["colleague"]).get(reverse("my-cases"), {"q": "petrenko"}).content.decode()
+    assert "ZAR2690000042" not in page and "Петренко" not in page
