@@ -11,6 +11,7 @@
   lines as text (issue 18, finding 1);
 - at 1280 px no table is wider than its box (a cut column, "Actions" off-screen: issue 18, finding 3); at 390 px no
   table hides a column behind a sideways scroll: a table wider than its box must stack (issue 18, finding 5);
+- at 390 px no two buttons touch (less than 4 px between them: a thumb hits the wrong one; issue 18, finding 11);
 - a full-page screenshot of each width under var/screenshots/<journey>/<NN>-<page>-<desktop|390>.png (var/ is not
   committed), for a person to look at.
 
@@ -195,6 +196,32 @@ def overwide_tables(page: Page) -> list[str]:
     return page.evaluate(OVERWIDE_TABLES)
 
 
+# Each pair of visible buttons (and links styled as buttons) in <main> closer than `gap` px to each other.
+TOUCHING_BUTTONS = """(gap) => {
+  const name = el => (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+  const buttons = [...document.querySelectorAll('main button, main .usa-button, main input[type=submit]')]
+    .filter(el => el.checkVisibility({checkVisibilityCSS: true}))
+    .filter((el, i, all) => !all.some(other => other !== el && other.contains(el)));
+  const found = [];
+  for (let i = 0; i < buttons.length; i++) {
+    const a = buttons[i].getBoundingClientRect();
+    if (!a.width || !a.height) continue;
+    for (let j = i + 1; j < buttons.length; j++) {
+      const b = buttons[j].getBoundingClientRect();
+      if (!b.width || !b.height) continue;
+      const apart = Math.max(b.left - a.right, a.left - b.right, b.top - a.bottom, a.top - b.bottom);
+      if (apart < gap) found.push(`"${name(buttons[i])}" and "${name(buttons[j])}" (${Math.round(apart)} px apart)`);
+    }
+  }
+  return found;
+}"""
+BUTTON_GAP_PX = 4
+
+
+def touching_buttons(page: Page) -> list[str]:
+    return page.evaluate(TOUCHING_BUTTONS, BUTTON_GAP_PX)
+
+
 def axe_violations(page: Page, *, exclude_rules: tuple[str, ...] = ()) -> list[dict]:
     """Every WCAG 2 A/AA violation axe finds on the page as it is now (all impacts)."""
     if not AXE_JS.exists():
@@ -295,6 +322,8 @@ class Audit:
                     self.problems.append(f"{stem} {url} at {label}: table {table}"
                                          + (" (it scrolls sideways: stack it)" if viewport is NARROW else ""))
                 if viewport is NARROW:
+                    for pair in touching_buttons(page):
+                        self.problems.append(f"{stem} {url} at 390 px: buttons touch: {pair}")
                     problem = sideways_scroll(page)
                     if problem:
                         self.problems.append(f"{stem} {url} at 390 px: {problem}")
