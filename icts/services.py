@@ -94,7 +94,7 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
         locked.save(update_fields=["assigned_analyst", "updated_at"])
         case_grants_assign(locked, analyst=analyst, previous=previous)
         if locked.status == CaseStatus.OPEN:
-            transition(locked, CaseStatus.PREPARING, actor=actor, reason=f"assigned to {analyst.get_username()}")
+            transition(locked, CaseStatus.PREPARING, actor=actor, reason=f"assigned to {analyst.get_full_name() or analyst.get_username()}")
         if analyst != actor:
             Notification.objects.create(user=analyst, kind=Notification.Kind.ACTION, url=f"/icts/cases/{locked.pk}/",
                                         message=f"{_about(locked)}: assigned to you by {_name(actor)}."[:300])
