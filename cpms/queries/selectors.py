@@ -8,10 +8,10 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from cpms.core.labels import country_label
-from cpms.core.models import (BenefitCase, BenefitCaseGroupObjectPermission, BenefitCaseUserObjectPermission, Gender, PersonNameKey,
-                              fold_for_search)
+from cpms.core.models import BenefitCase, BenefitCaseGroupObjectPermission, BenefitCaseUserObjectPermission, Gender, fold_for_search
 from cpms.core.permissions import CASE_VIEW, GrantPage, cases_visible_to, granted_count, granted_page
 from cpms.core.roles import Role, has_role
+from cpms.core.search import people_named
 
 from .models import FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import queries_visible_to
@@ -24,12 +24,8 @@ from .workflow import AWAITING_PARTNER, HELD, OPEN, WAITING_FOR_OFFICER, QuerySt
 def _search(search: str) -> Q:
     """A receipt number, A-Number or FIN exactly, or a name as People search reads it: any name form (aliases too) that
     starts with the folded term, so `petrenko` finds Петренко and `nguyen` finds Nguyễn."""
-    where = Q(receipt_number__iexact=search) | Q(person__a_number__iexact=search) | Q(person__fin__iexact=search) \
-        | Q(person__family_name__icontains=search)
-    key = fold_for_search(search)
-    if key:
-        where |= Q(person_id__in=PersonNameKey.objects.filter(key__startswith=key).values("person_id"))
-    return where
+    return (Q(receipt_number__iexact=search) | Q(person__a_number__iexact=search) | Q(person__fin__iexact=search)
+            | Q(person__family_name__icontains=search) | Q(person_id__in=people_named(search)))
 
 
 def _with_counts(qs):
