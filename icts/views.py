@@ -285,7 +285,7 @@ def icts_package(request, pk):
     case = read_case_for_user(request, pk)  # a GET shows the partner's request beside the form: a recorded read
     if request.method == "GET":
         return _editable_or_redirect(request, case) or _render_package(request, case)
-    form = _save_edits(request, case)
+    form = _save_package_form(request, case)
     if form is None:
         messages.success(request, "The response is saved. Add its documents below, then submit it for review.")
         return redirect("icts-package", pk=case.pk)
@@ -298,6 +298,11 @@ def _save_edits(request, case) -> PackageForm | None:
     finding 4). None when saved (or when the POST carries no response fields); else the form with what to fix."""
     if "reviewer_name" not in request.POST:
         return None
+    return _save_package_form(request, case)
+
+
+def _save_package_form(request, case) -> PackageForm | None:
+    """The response form as posted, saved: None when saved, else the form with what to fix."""
     agreement = authorised_for(case)
     form = PackageForm(request.POST, authorised=agreement.authorised_data_elements if agreement else [], carried=_carried(case))
     if form.is_valid():
