@@ -23,7 +23,7 @@ def find_cases(user, term: str) -> Group:
                 detail=f"{c.person} · A-Number {c.person.a_number or '—'} · {c.get_kind_display()}"
                        + ("" if c.is_open else " · closed"))
             for c in page.object_list]
-    more = reverse("my-cases") + "?" + urlencode({"q": term}) if page.has_next else ""
+    more = reverse("my-cases") + "?" + urlencode({"q": term}) if page.has_next() else ""
     return Group(title="Cases", hits=hits, more_url=more)
 
 

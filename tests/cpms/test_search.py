@@ -3,6 +3,8 @@ Personas: the case's officer (owner) and a colleague without the case, a supervi
 the FDNS analyst the query is referred to and a colleague without the referral, a privacy officer, an OBIM analyst and
 an anonymous visitor (the authorization matrix checks every persona as well: tests/cpms/test_authorization_matrix.py)."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -40,6 +42,17 @@ def test_an_officer_finds_a_case_by_a_name_typed_in_latin_letters(world):
     colleague = search(world, "officer_colleague", "petrenko")
     assert link("case-detail", world["case"]) not in colleague and "Петренко, Олег" not in colleague
     assert "Nothing you may open matches “petrenko”" in colleague
+    assert "Show all the cases" not in search(world, "officer", "petrenko")  # one case: nothing more to show
+
+
+def test_more_cases_than_a_page_link_to_the_full_list(world):
+    from cpms.core.search import LIMIT
+    from tests.factories import CaseFactory
+
+    for _ in range(LIMIT + 1):
+        CaseFactory(officers=[world.users["officer"]], person=world["person"])
+    page = search(world, "officer", "haddad")
+    assert len(re.findall(r'href="/cases/\d+/"', page)) == LIMIT and 'href="/cases/?q=haddad">Show all the cases that match' in page
 
 
 def test_a_query_reference_finds_the_query_for_its_officer_and_the_referred_fdns_analyst_only(world):
