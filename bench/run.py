@@ -28,6 +28,7 @@ BENCHMARKS = {
     "queues": "work queues and the accounting of disclosures on the scale data set (bench/scale_data.py)",
     "timeline": "one person's timeline and accounting at 1M and 10M disclosure rows",
     "audit_overhead": "the inbound path (a partner's request, receipt to decision) with auditing on and off",
+    "steps": "a person's slow steps in the embedded demo (sign-in, password change, first PDF, take, approve): where the time goes",
 }
 GRACE_SECONDS = 20
 

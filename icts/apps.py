@@ -8,6 +8,7 @@ class IctsConfig(AppConfig):
     def ready(self):
         from . import home  # noqa: F401  (its sections of the home page)
         from . import help  # noqa: F401  (its section of the help page)
+        from . import search  # noqa: F401  (what the header's search finds for its roles)
         from auditlog.registry import auditlog
 
         from .models import (IctsCase, IctsCaseGroupObjectPermission, IctsCaseUserObjectPermission, PackageAttachment,

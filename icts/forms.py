@@ -141,8 +141,10 @@ class ElementRow:
 class PackageForm(IctsErrorFormMixin, forms.Form):
     """The response on the uniform template (ICD §6). `person` holds the parsed elements once the form is valid."""
 
-    reviewer_name = forms.CharField(label="Reviewer name", max_length=200, required=False,
-                                    help_text="The partner sees this name on the response.")
+    reviewer_name = forms.CharField(label="Reviewer name", max_length=200,
+                                    error_messages={"required": "Give the reviewer's name: the partner sees it on the response."},
+                                    help_text="The ICTS reviewer who will approve this response, not you: the partner "
+                                              "sees this name on the response.")
     reviewer_organization = forms.CharField(label="Organization", max_length=200, required=False, initial="USCIS")
     reviewer_email = forms.EmailField(label="Email (optional)", max_length=254, required=False,
                                       error_messages={"invalid": "Write the email address as name@example.gov, or leave it empty."})
@@ -364,7 +366,7 @@ def _format(name: str, value) -> dict:
     return {name: value}
 
 
-def package_initial(*, case, package, authorised, user, cis_status: dict | None = None) -> dict:
+def package_initial(*, case, package, authorised, cis_status: dict | None = None) -> dict:
     """What the form shows first: the saved package, or the USCIS record (and the partner's ID for the person).
     From the record, the elements that have a value and that the agreement authorises start ticked. `cis_status` is
     the immigration status CIS gave ({"status", "as_of"}), passed when the partner asked for it."""
@@ -386,7 +388,9 @@ def package_initial(*, case, package, authorised, user, cis_status: dict | None 
     } if person else {}
     if cis_status and cis_status.get("status"):
         record["immigration_status"] = cis_status
-    initial = {"reviewer_name": user.get_full_name(), "reviewer_organization": "USCIS", "reviewer_email": user.email}
+    # Not the analyst's own name: the reviewer on the response is the ICTS reviewer who approves it (the analyst
+    # never reviews their own work), and the partner and OBIM read that name (issue 18, finding 8).
+    initial = {"reviewer_organization": "USCIS"}
     for name, value in record.items():
         if value:
             initial |= _format(name, value)

@@ -66,7 +66,7 @@ def case_open(*, partner_request) -> IctsCase:
     CASE_WORKFLOW.start(case, reason=f"opened for {partner_request.partner_id} request {partner_request.request_ref}")
     case_grants_open(case)
     notify(Role.ICTS_ANALYST, f"{_about(case)}: a new {partner_request.priority}-priority request to answer, due "
-                             f"{case.due_at:%d %b %Y %H:%M} UTC.", to=("icts-case", case.pk))
+                             f"{case.due_at:%-d %b %Y %H:%M} UTC.", to=("icts-case", case.pk))
     return case
 
 
@@ -94,7 +94,7 @@ def case_assign(*, actor, case: IctsCase, analyst) -> IctsCase:
         locked.save(update_fields=["assigned_analyst", "updated_at"])
         case_grants_assign(locked, analyst=analyst, previous=previous)
         if locked.status == CaseStatus.OPEN:
-            transition(locked, CaseStatus.PREPARING, actor=actor, reason=f"assigned to {analyst.get_username()}")
+            transition(locked, CaseStatus.PREPARING, actor=actor, reason=f"assigned to {analyst.get_full_name() or analyst.get_username()}")
         if analyst != actor:
             notify([analyst], f"{_about(locked)}: assigned to you by {_name(actor)}.", to=("icts-case", locked.pk))
         if previous and previous != analyst:
@@ -293,7 +293,7 @@ def package_submit(*, actor, case: IctsCase) -> IctsCase:
         if package is None or not package.person:
             raise IctsError("Fill in the response before submitting it for review.", code="wrong_state")
         _check_against_agreement(locked, package)
-        audited_update(ResponsePackage, package.pk, submitted_at=timezone.now())
+        audited_update(ResponsePackage, package.pk, submitted_at=timezone.now(), touch=False)
         transition(locked, CaseStatus.IN_REVIEW, actor=actor, reason="submitted for review")
         notify(Role.ICTS_REVIEWER, f"{_about(locked)}: the response is ready for review (submitted by {_name(actor)}).",
                to=("icts-case", locked.pk))
@@ -322,7 +322,7 @@ def package_review(*, actor, case: IctsCase, verdict: str, comments: str = "") -
         if verdict == Review.Verdict.APPROVED:
             _check_against_agreement(locked, package)
             transition(locked, CaseStatus.APPROVED, actor=actor, reason="approved")
-            audited_update(ResponsePackage, package.pk, approved_by=actor, approved_at=timezone.now())
+            audited_update(ResponsePackage, package.pk, approved_by=actor, approved_at=timezone.now(), touch=False)
             from .tasks import package_transmit_task
 
             on_commit_publish(package_transmit_task.delay, locked.pk)
@@ -448,7 +448,7 @@ def _transmit(case: IctsCase, package: ResponsePackage, agreement: Agreement) ->
         law_enforcement_request=req.reason in ("enforcement", "absconder"), package=package, reference=req.request_ref,
         disclosed_by=package.approved_by,
     )
-    audited_update(ResponsePackage, package.pk, outbox_message=row, transmitted_at=now)
+    audited_update(ResponsePackage, package.pk, outbox_message=row, transmitted_at=now, touch=False)
     transition(case, CaseStatus.TRANSMITTED, reason="stored and sent through IDENT")
     case_grants_transmitted(case)
     requests_services.request_record_transmitted(req, case_number=case.case_number, reply_message=row)

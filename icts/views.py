@@ -202,6 +202,9 @@ def icts_assign(request, pk):
 @require_POST
 def icts_submit(request, pk):
     case = access_case_for_user(request.user, pk)
+    edits = _save_edits(request, case)
+    if edits is not None:
+        return _edits_refused(request, case, edits, what="submitted")
     try:
         services.package_submit(actor=request.user, case=case)
     except services.IctsError as exc:
@@ -250,7 +253,7 @@ def _render_package(request, case, *, form=None, upload_form=None, refusal=None)
     authorised = agreement.authorised_data_elements if agreement else []
     kinds = agreement.authorised_attachment_kinds if agreement else []
     if form is None:
-        initial = package_initial(case=case, package=package, authorised=authorised, user=request.user,
+        initial = package_initial(case=case, package=package, authorised=authorised,
                                   cis_status=cis_immigration_status(req) if "immigration_status" in req.requested_items else None)
         if refusal is None:
             form = PackageForm(authorised=authorised, carried=_carried(case), initial=initial)
@@ -282,6 +285,24 @@ def icts_package(request, pk):
     case = read_case_for_user(request, pk)  # a GET shows the partner's request beside the form: a recorded read
     if request.method == "GET":
         return _editable_or_redirect(request, case) or _render_package(request, case)
+    form = _save_package_form(request, case)
+    if form is None:
+        messages.success(request, "The response is saved. Add its documents below, then submit it for review.")
+        return redirect("icts-package", pk=case.pk)
+    return _render_package(request, case, form=form)
+
+
+def _save_edits(request, case) -> PackageForm | None:
+    """Save the response form's fields when they come with the POST: the upload, remove and submit buttons belong to
+    the response form (HTML `form`/`formaction`), so an edit not yet saved is saved first, never thrown away (issue 18,
+    finding 4). None when saved (or when the POST carries no response fields); else the form with what to fix."""
+    if "reviewer_name" not in request.POST:
+        return None
+    return _save_package_form(request, case)
+
+
+def _save_package_form(request, case) -> PackageForm | None:
+    """The response form as posted, saved: None when saved, else the form with what to fix."""
     agreement = authorised_for(case)
     form = PackageForm(request.POST, authorised=agreement.authorised_data_elements if agreement else [], carried=_carried(case))
     if form.is_valid():
@@ -293,8 +314,14 @@ def icts_package(request, pk):
         except services.IctsError as exc:
             form.add_icts_error(exc)
         else:
-            messages.success(request, "The response is saved. Add its documents below, then submit it for review.")
-            return redirect("icts-package", pk=case.pk)
+            return None
+    return form
+
+
+def _edits_refused(request, case, form, *, what: str):
+    """The response's fields did not save: nothing else is done, and the form says what to fix."""
+    messages.error(request, f"Nothing was {what}: your changes to the response could not be saved. Fix them below, "
+                            "then try again.")
     return _render_package(request, case, form=form)
 
 
@@ -302,6 +329,10 @@ def icts_package(request, pk):
 @require_POST
 def icts_upload(request, pk):
     case = access_case_for_user(request.user, pk)
+    edits = _save_edits(request, case)
+    if edits is not None:
+        return _edits_refused(request, case, edits, what="uploaded")
+    case.refresh_from_db()  # the package may be new
     agreement = authorised_for(case)
     form = UploadForm(request.POST, request.FILES, kinds=agreement.authorised_attachment_kinds if agreement else [])
     if form.is_valid():
@@ -321,6 +352,9 @@ def icts_upload(request, pk):
 @require_POST
 def icts_attachment_remove(request, pk, att):
     case = access_case_for_user(request.user, pk)
+    edits = _save_edits(request, case)
+    if edits is not None:
+        return _edits_refused(request, case, edits, what="removed")
     try:
         services.package_remove_attachment(actor=request.user, case=case, attachment_id=att)
     except services.IctsError as exc:

@@ -30,7 +30,9 @@ STOP_TIMEOUT = 10.0
 
 DEMO_ENV = {
     "DJANGO_SETTINGS_MODULE": "cpms.settings.base",
-    "DEBUG": "1",  # runserver serves the static files; never in production
+    # Off: with DEBUG a wrong address shows Django's technical 404 page (no header, no way back, the URL patterns) instead
+    # of CPMS's own. The static files are served without it (runserver --insecure, gunicorn through static_app).
+    "DEBUG": "0",
     "CPMS_ALLOW_INSECURE_KEY": "1",
     "IDENT_URL": f"http://127.0.0.1:{SIM_PORT}/ident/v1",
     "IDENT_SHARED_SECRET": "demo-shared-secret",  # CPMS and the simulator both read settings.IDENT_SHARED_SECRET

@@ -45,6 +45,6 @@ class CpmsUserAdmin(UserAdmin):
 
         for user in queryset:
             second_factor_reset(actor=request.user, user=user, request=request)
-            tokens_revoke(request=request, user=user, why=f"second factor reset by {request.user.get_username()}")
+            tokens_revoke(request=request, user=user, why=f"second factor reset by {request.user.get_full_name() or request.user.get_username()}")
         self.message_user(request, f"Second factor reset for {queryset.count()} user(s); each enrols again at the next "
                                    "sign-in. On record under Authentication events.", messages.SUCCESS)

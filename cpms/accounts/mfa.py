@@ -104,4 +104,4 @@ def second_factor_reset(*, actor, user, request=None) -> None:
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
         auth_event_record(AuthEvent.Kind.MFA_RESET, request=request, user=user,
-                          detail=f"reset by {actor.get_username()}")
+                          detail=f"reset by {actor.get_full_name() or actor.get_username()}")

@@ -63,17 +63,19 @@ def access_record(*, user, obj, action: str, person_id: int | None = None, reque
     return entry
 
 
-def audited_update(model, pk, **fields):
+def audited_update(model, pk, *, touch: bool = True, **fields):
     """Change some fields of one row through save(), so django-auditlog records who changed what from what.
 
     The models holding personal or partner data are never changed with QuerySet.update() (which bypasses
     auditlog); services use this instead. Locks the row: callers are inside their own transaction.
+    `touch=False` leaves an `updated_at` alone: a step recorded in fields of its own (an approval, a transmission)
+    is not an edit of the row's content, whose time the pages show as "last saved".
     """
     obj = model.objects.select_for_update().get(pk=pk)
     for name, value in fields.items():
         setattr(obj, name, value)
     update_fields = list(fields)
-    if any(f.name == "updated_at" for f in model._meta.get_fields() if hasattr(f, "auto_now") and f.auto_now):
+    if touch and any(f.name == "updated_at" for f in model._meta.get_fields() if hasattr(f, "auto_now") and f.auto_now):
         update_fields.append("updated_at")
     obj.save(update_fields=update_fields)
     return obj

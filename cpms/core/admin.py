@@ -7,9 +7,29 @@ from .services import (agreement_new_version, agreement_publish, agreement_retur
                        agreement_submit_for_review)
 
 
+def _referred_to(obj) -> bool:
+    """Some row points at `obj` (an agreement, a query, a disclosure, a rule; related_name="+" relations included)."""
+    relations = [f for f in obj._meta.get_fields(include_hidden=True) if f.auto_created and not f.concrete and f.field.concrete]
+    return any(r.related_model._base_manager.filter(**{r.field.name: obj}).exists() for r in relations)
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    """A partner's code is its key in every agreement, query, request and disclosure (and in the ICD's messages):
+    fixed once created. A partner anything refers to is never deleted, so its Delete is not offered."""
+
     list_display = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or not _referred_to(obj))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one partner at a time, from its page, when nothing refers to it
+        return actions
 
 
 @admin.register(Agreement)
@@ -17,8 +37,9 @@ class AgreementAdmin(admin.ModelAdmin):
     """Versions of the agreements. A published version is read-only: "new version" copies it into a draft, which is
     edited, sent for review and published (ending the version it supersedes the day before it takes effect)."""
 
-    list_display = ("partner", "title", "appendix_a_ref", "version", "status", "effective_from", "effective_to", "is_active",
-                    "allows_uscis_queries", "allows_partner_requests", "asylum_disclosure_authorised")
+    # What tells the versions apart, in columns that fit a laptop's screen; what each allows is on its page and in the
+    # filters on the right.
+    list_display = ("partner", "title", "version", "status", "effective_from", "effective_to", "is_active")
     list_filter = ("partner", "status", "is_active", "allows_uscis_queries", "allows_partner_requests")
     search_fields = ("title", "appendix_a_ref")
     readonly_fields = ("version", "status", "supersedes", "drafted_by", "published_by", "published_at")
@@ -63,7 +84,7 @@ class AgreementAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected reviewed version (it is in force from its effective date)")
     def publish(self, request, queryset):
-        self._each(request, queryset, agreement_publish, "Version {a.version} is published, in force from {a.effective_from}.")
+        self._each(request, queryset, agreement_publish, "Version {a.version} is published, in force from {a.effective_from:%-d %b %Y}.")
 
 
 @admin.register(Person)

@@ -17,3 +17,17 @@ def html_to_pdf(html: str) -> bytes:
 
     return HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(
         pdf_variant="pdf/ua-1")
+
+
+def warm_up() -> None:
+    """Import WeasyPrint and render a line, so that fontconfig and Pango have loaded the fonts: the first print of a
+    process paid 2-3 s for this (issue 18, finding 13; bench/steps.py). cpms/wsgi.py runs it in the background as a web
+    process starts; a failure here is only logged (the print itself then reports it)."""
+    import logging
+
+    try:
+        html_to_pdf('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>CPMS</title></head>'
+                    '<body style="font-family: \'Noto Sans\', sans-serif"><p>CPMS</p></body></html>')
+    except Exception:  # noqa: BLE001 - a warm-up never stops a web process
+        logging.getLogger(__name__).exception("warming up the PDF renderer failed")
+

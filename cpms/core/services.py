@@ -107,7 +107,7 @@ def agreement_publish(*, actor, agreement: Agreement) -> Agreement:
         previous = Agreement.objects.select_for_update().get(pk=locked.supersedes_id) if locked.supersedes_id else None
         if previous is not None and locked.effective_from <= previous.effective_from:
             raise AgreementError(f"Version {locked.version} must take effect after version {previous.version} did "
-                                 f"({previous.effective_from:%d %b %Y}).", field="effective_from")
+                                 f"({previous.effective_from:%-d %b %Y}).", field="effective_from")
         locked.full_clean()
         locked.status, locked.published_by, locked.published_at = Agreement.Status.PUBLISHED, actor, timezone.now()
         locked.save(update_fields=["status", "published_by", "published_at"])

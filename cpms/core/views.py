@@ -11,6 +11,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .home import sections_for
+from .search import MAX_TERM
+from .search import search as search_for
 from .middleware import SESSION_KEY
 from .selectors import notifications_for
 from .services import notifications_mark_read
@@ -52,6 +54,16 @@ def help_page(request):
 
     return render(request, "core/help.html", {"sections": sections_for(request.user), "glossary": GLOSSARY,
                                               "whom": whom_to_ask(request.user)})
+
+
+@login_required
+@require_GET
+def search(request):
+    """The header's search: everything the user may see that matches one term, grouped by kind (each app's finder,
+    cpms.core.search), each group linking to its full list when there is more."""
+    term = " ".join(request.GET.get("q", "").split())[:MAX_TERM]
+    return render(request, "core/search.html", {"term": term, "groups": search_for(request.user, term),
+                                                "header_search_term": term})
 
 
 @login_required

@@ -57,7 +57,9 @@ class Rule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()}: {self.protected_class} → {self.partner_id or 'any partner'}: {self.action}"
+        # In words: the admin titles each rule of a rule set with this ("Asylum applicant or asylee", not ASYLUM).
+        partner = self.partner.name if self.partner_id else "any partner"
+        return f"{self.get_direction_display()}: {self.get_protected_class_display()} → {partner}: {self.get_action_display()}"
 
 
 class Decision(models.Model):

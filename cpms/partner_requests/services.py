@@ -286,7 +286,7 @@ def _augment_locked(actor, req: PartnerRequest, items: list[str], justification:
         # One question at a time: a double click, a resubmitted form or a colleague asking at the same moment
         # would otherwise put a second request to a foreign government.
         raise RequestError(f"{req.partner.name} has not yet answered augmentation {waiting.augment_ref} (asked "
-                           f"{waiting.created_at:%d %b %Y %H:%M} UTC). Ask again once it answers. Nothing was sent.",
+                           f"{waiting.created_at:%-d %b %Y %H:%M} UTC). Ask again once it answers. Nothing was sent.",
                            code="wrong_state")
     augment_ref = f"USCIS-A-{timezone.now():%Y%m%d}-{secrets.token_hex(5).upper()}"
     row = outbox_enqueue(message_type="request.augment", partner=req.partner_id, ref=augment_ref, body={

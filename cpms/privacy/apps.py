@@ -8,3 +8,4 @@ class PrivacyConfig(AppConfig):
 
     def ready(self):
         from . import home  # noqa: F401  (its section of the home page)
+        from . import search  # noqa: F401  (what the header's search finds for its roles)

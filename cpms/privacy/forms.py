@@ -78,9 +78,9 @@ class TimelineFilterForm(forms.Form):
                                      error_messages={"invalid_choice": "Choose kinds of event from the list."})
     partner = forms.ChoiceField(label="Partner", required=False)
     user = forms.CharField(label="User (username or family name)", required=False, max_length=150)
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(),
                                 error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 2026-11-25."})
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(),
                               error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 2026-11-25."})
 
     def __init__(self, *args, **kwargs):

@@ -190,8 +190,8 @@ def person_timeline(person: Person, *, filters: Filters = Filters(), cursor: Cur
         qs = _common(qs, filters, at="created_at", partner="query__partner_id", user="referred_by", users=users)
         rows = qs.select_related("query__partner", "analyst", "referred_by").order_by("-created_at", "-id")[:limit]
         sources.append([Event(r.created_at, "referral", r.pk, f"Results of query {r.query.query_ref} referred to "
-                                                              f"{_name(r.analyst)} (FDNS) until {r.expires_at:%d %b %Y}",
-                              detail=r.reason + (f" Revoked {r.revoked_at:%d %b %Y}: {r.revoke_reason}" if r.revoked_at else ""),
+                                                              f"{_name(r.analyst)} (FDNS) until {r.expires_at:%-d %b %Y}",
+                              detail=r.reason + (f" Revoked {r.revoked_at:%-d %b %Y}: {r.revoke_reason}" if r.revoked_at else ""),
                               partner=r.query.partner.name, user=_name(r.referred_by), reference=r.query.query_ref)
                         for r in rows])
     merged = list(heapq.merge(*sources, key=lambda e: e.cursor, reverse=True))

@@ -9,6 +9,7 @@ class QueriesConfig(AppConfig):
     def ready(self):
         from . import home  # noqa: F401  (its sections of the home page)
         from . import help  # noqa: F401  (its section of the help page)
+        from . import search  # noqa: F401  (what the header's search finds for its roles)
         from ident_bridge import handlers
 
         from . import audit  # noqa: F401

@@ -6,7 +6,7 @@ from ident_bridge import icd
 
 from .models import PRIORITY_CHOICES, REASON_CHOICES
 from .services import QueryError
-from cpms.core.forms import CaseSearchForm
+from cpms.core.forms import CaseSearchForm, required_by_service
 from cpms.core.labels import REQUESTED_ITEM_LABELS
 
 from .selectors import CASE_SHOWS
@@ -76,19 +76,19 @@ class QueryNewForm(QueryErrorFormMixin, forms.Form):
 
 
 class Round3Form(QueryErrorFormMixin, forms.Form):
-    requested_items = forms.MultipleChoiceField(
+    requested_items = required_by_service(forms.MultipleChoiceField(
         label="What do you need from the partner?",
         choices=[(item, REQUESTED_ITEM_LABELS[item]) for item in icd.REQUESTED_ITEMS],
         widget=forms.CheckboxSelectMultiple,
         required=False,  # query_request_round3 says what is missing
         error_messages={"invalid_choice": "Choose only items from the list."},
-    )
-    justification = forms.CharField(
+    ))
+    justification = required_by_service(forms.CharField(
         label="Justification",
         widget=forms.Textarea,
         required=False,
         help_text="Why the additional information is needed for the case. The partner reads this.",
-    )
+    ))
 
 
 class ReferralForm(QueryErrorFormMixin, forms.Form):

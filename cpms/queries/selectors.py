@@ -11,17 +11,21 @@ from cpms.core.labels import country_label
 from cpms.core.models import BenefitCase, BenefitCaseGroupObjectPermission, BenefitCaseUserObjectPermission, Gender, fold_for_search
 from cpms.core.permissions import CASE_VIEW, GrantPage, cases_visible_to, granted_count, granted_page
 from cpms.core.roles import Role, has_role
+from cpms.core.search import people_named
 
 from .models import FdnsReferral, InternationalQuery, PartnerResponse, QueryRound, ResponseAttachment
 from .permissions import queries_visible_to
-from .workflow import AWAITING_PARTNER, HELD, WAITING_FOR_OFFICER, QueryStatus
+from .workflow import AWAITING_PARTNER, HELD, OPEN, WAITING_FOR_OFFICER, QueryStatus
 
 
 # --- the officer's cases, with their queries counted (the case list is the officer's query workspace) ----------
 
 
 def _search(search: str) -> Q:
-    return Q(receipt_number__iexact=search) | Q(person__a_number__iexact=search) | Q(person__family_name__icontains=search)
+    """A receipt number, A-Number or FIN exactly, or a name as People search reads it: any name form (aliases too) that
+    starts with the folded term, so `petrenko` finds Петренко and `nguyen` finds Nguyễn."""
+    return (Q(receipt_number__iexact=search) | Q(person__a_number__iexact=search) | Q(person__fin__iexact=search)
+            | Q(person__family_name__icontains=search) | Q(person_id__in=people_named(search)))
 
 
 def _with_counts(qs):
@@ -33,7 +37,7 @@ def _with_counts(qs):
 
     last = InternationalQuery.objects.filter(case=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
     return qs.select_related("person").annotate(
-        open_queries=count(status__in=AWAITING_PARTNER),
+        open_queries=count(status__in=OPEN),
         overdue_queries=count(overdue_since__isnull=False),
         last_activity=Subquery(last),
     )

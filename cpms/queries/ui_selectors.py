@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from cpms.core.labels import REQUESTED_ITEM_LABELS, country_label
 from cpms.core.models import Gender
 
-from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, ResponseAttachment
+from .models import FdnsReferral, InternationalQuery, Match, PartnerResponse, QueryRound, QueryTransition, ResponseAttachment
 from .selectors import ComparedElement, query_timeline, side_by_side
 from .workflow import AWAITING_PARTNER, HELD, QueryStatus, query_can_ask_round3, query_can_close
 
@@ -51,6 +51,9 @@ class QueryView:
     # May act on the query (round 3, close, refer): the case's officers and supervisors, not a referred FDNS analyst.
     can_act: bool = False
     referrals: list[FdnsReferral] = field(default_factory=list)
+    # The query's steps into and out of a hold (held for CIS or a privacy officer, then sent, withheld or closed), so the
+    # officer reads that it was held and cleared. The states only: the rules' reasons stay on the privacy officer's page.
+    holds: list[QueryTransition] = field(default_factory=list)
 
     @property
     def awaiting_partner(self) -> bool:
@@ -112,4 +115,7 @@ def query_view(query: InternationalQuery, *, can_act: bool = False) -> QueryView
             rv.files = [a for a in attachments if not a.is_image]
         rounds.append(rv)
     referrals = list(query.fdns_referrals.select_related("analyst", "referred_by").order_by("-created_at")) if can_act else []
-    return QueryView(query=query, match=match, identity=identity, rounds=rounds, can_act=can_act, referrals=referrals)
+    holds = [t for t in query.transitions.order_by("at", "pk")
+             if t.to_status in HELD or t.from_status in HELD]
+    return QueryView(query=query, match=match, identity=identity, rounds=rounds, can_act=can_act, referrals=referrals,
+                     holds=holds)

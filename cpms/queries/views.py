@@ -199,7 +199,7 @@ def query_refer(request, pk):
             form.add_query_error(exc)
         else:
             messages.success(request, f"Referred to {referral.analyst.get_full_name() or referral.analyst.get_username()} "
-                                      f"until {referral.expires_at:%d %b %Y}.")
+                                      f"until {referral.expires_at:%-d %b %Y}.")
             return redirect("query-detail", pk=query.pk)
     return render(request, "queries/query_refer.html", {"query": query, "form": form})
 
@@ -215,7 +215,7 @@ def referral_revoke_view(request, pk):
     except QueryError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"The referral to {referral.analyst.get_username()} is revoked.")
+        messages.success(request, f"The referral to {referral.analyst.get_full_name() or referral.analyst.get_username()} is revoked.")
     return redirect("query-detail", pk=referral.query_id)
 
 

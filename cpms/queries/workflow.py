@@ -53,6 +53,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.FAILED: frozenset(),
 }
 FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# Still in play: held before sending, with the partner, or answered and waiting for the officer ("Open queries").
+OPEN = frozenset(TRANSITIONS) - FINAL
 AWAITING_PARTNER = frozenset({S.SUBMITTED, S.AWAITING_ROUND2, S.AWAITING_ROUND3})
 HELD = frozenset({S.HELD_CIS, S.HELD_PRIVACY})
 # The partner has answered and the officer decides what next (a third round, or close): the officer's own work.

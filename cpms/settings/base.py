@@ -197,6 +197,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["cpms.formats"]  # one date format everywhere (cpms/formats/en/formats.py)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -7,6 +7,11 @@
 - no internal code in the visible text of <main> (`internal_codes` below: snake_case tokens such as `a_number`, model
   labels such as `queries.responseattachment`, ICD message types such as `request.reply`, CIS class codes such as
   `ASYLUM` standing bare), since no page shows an internal code to a person (issue 11, "Done when");
+- no template syntax (`{#`, `{%`, `{{`) in the visible text of the page: Django prints a `{# #}` comment over several
+  lines as text (issue 18, finding 1);
+- at 1280 px no table is wider than its box (a cut column, "Actions" off-screen: issue 18, finding 3); at 390 px no
+  table hides a column behind a sideways scroll: a table wider than its box must stack (issue 18, finding 5);
+- at 390 px no two buttons touch (less than 4 px between them: a thumb hits the wrong one; issue 18, finding 11);
 - a full-page screenshot of each width under var/screenshots/<journey>/<NN>-<page>-<desktop|390>.png (var/ is not
   committed), for a person to look at.
 
@@ -155,6 +160,68 @@ def page_internal_codes(page: Page) -> list[str]:
     return internal_codes(page.evaluate(MAIN_TEXT), allowed=usernames)
 
 
+TEMPLATE_SYNTAX = re.compile(r"\{[#%{]")
+
+# The whole page's visible text, header and footer too (innerText skips what CSS hides).
+BODY_TEXT = "() => document.body ? document.body.innerText : ''"
+
+
+def template_syntax(page: Page) -> list[str]:
+    """Each line of the page's visible text that shows template syntax: a `{# #}` comment over several lines, an
+    unclosed tag, a variable left in a string the page prints."""
+    return [line.strip() for line in page.evaluate(BODY_TEXT).splitlines() if TEMPLATE_SYNTAX.search(line)]
+
+
+# Each visible table wider than the box it sits in. A stacked table at 390 px fits; a table in a scrollable container
+# that is wider than the container hides columns behind a sideways scroll with no cue.
+OVERWIDE_TABLES = """() => {
+  const describe = t => {
+    const caption = t.caption ? t.caption.innerText.trim() : '';
+    const heads = [...t.querySelectorAll('thead th')].map(th => th.innerText.trim()).filter(Boolean).slice(0, 3);
+    return caption || (heads.length ? 'columns ' + heads.join(', ') : 'table') ;
+  };
+  const found = [];
+  for (const table of document.querySelectorAll('main table')) {
+    if (!table.checkVisibility({checkVisibilityCSS: true})) continue;
+    const box = table.parentElement;
+    const width = table.getBoundingClientRect().width;
+    const room = box.clientWidth;
+    if (width > room + 1) found.push(`"${describe(table)}" is ${Math.round(width)} px wide in a ${room} px box`);
+  }
+  return found;
+}"""
+
+
+def overwide_tables(page: Page) -> list[str]:
+    return page.evaluate(OVERWIDE_TABLES)
+
+
+# Each pair of visible buttons (and links styled as buttons) in <main> closer than `gap` px to each other.
+TOUCHING_BUTTONS = """(gap) => {
+  const name = el => (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+  const buttons = [...document.querySelectorAll('main button, main .usa-button, main input[type=submit]')]
+    .filter(el => el.checkVisibility({checkVisibilityCSS: true}))
+    .filter((el, i, all) => !all.some(other => other !== el && other.contains(el)));
+  const found = [];
+  for (let i = 0; i < buttons.length; i++) {
+    const a = buttons[i].getBoundingClientRect();
+    if (!a.width || !a.height) continue;
+    for (let j = i + 1; j < buttons.length; j++) {
+      const b = buttons[j].getBoundingClientRect();
+      if (!b.width || !b.height) continue;
+      const apart = Math.max(b.left - a.right, a.left - b.right, b.top - a.bottom, a.top - b.bottom);
+      if (apart < gap) found.push(`"${name(buttons[i])}" and "${name(buttons[j])}" (${Math.round(apart)} px apart)`);
+    }
+  }
+  return found;
+}"""
+BUTTON_GAP_PX = 4
+
+
+def touching_buttons(page: Page) -> list[str]:
+    return page.evaluate(TOUCHING_BUTTONS, BUTTON_GAP_PX)
+
+
 def axe_violations(page: Page, *, exclude_rules: tuple[str, ...] = ()) -> list[dict]:
     """Every WCAG 2 A/AA violation axe finds on the page as it is now (all impacts)."""
     if not AXE_JS.exists():
@@ -247,7 +314,16 @@ class Audit:
                         problem = f"{stem} {url}: internal code shown in <main>: {code!r}"
                         if problem not in self.problems:
                             self.problems.append(problem)
+                for line in template_syntax(page):
+                    problem = f"{stem} {url}: template syntax shown: {line[:120]!r}"
+                    if problem not in self.problems:
+                        self.problems.append(problem)
+                for table in overwide_tables(page):
+                    self.problems.append(f"{stem} {url} at {label}: table {table}"
+                                         + (" (it scrolls sideways: stack it)" if viewport is NARROW else ""))
                 if viewport is NARROW:
+                    for pair in touching_buttons(page):
+                        self.problems.append(f"{stem} {url} at 390 px: buttons touch: {pair}")
                     problem = sideways_scroll(page)
                     if problem:
                         self.problems.append(f"{stem} {url} at 390 px: {problem}")

@@ -68,8 +68,9 @@ def test_officer_refers_to_fdns_and_revokes(live_server, transactional_db, page:
 
     log_in(page, live_server.url, "officer", lands_on="Your work")
     page.goto(query_url)
-    page.get_by_role("button", name="Revoke now").click()
-    expect(page.get_by_text("The referral to fdns_analyst is revoked.")).to_be_visible()
+    page.get_by_text("Revoke…").click()  # two steps: the disclosure, then the confirming button (issue 18, finding 11)
+    page.get_by_role("button", name="Yes, revoke the referral").click()
+    expect(page.get_by_text("The referral to Farah Nasser is revoked.")).to_be_visible()
     log_out(page)
 
     log_in(page, live_server.url, "fdns_analyst", lands_on="Your work")

@@ -72,7 +72,8 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Response to Canada request {ref}")
     # Prefilled from the USCIS record, the authorised elements ticked.
-    expect(page.get_by_label("Reviewer name")).to_have_value("Ana Lopez")
+    # Not the analyst's own name: the reviewer on the response is the reviewer who approves it (issue 18, finding 8).
+    expect(page.get_by_label("Reviewer name")).to_have_value("")
     expect(page.get_by_label("Family name", exact=True)).to_have_value("Haddad")
     expect(page.get_by_label("Date of birth", exact=True)).to_have_value("1985-04-12")
     expect(page.get_by_label("FIN", exact=True)).to_have_value(FIN)
@@ -92,6 +93,8 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
     expect(page.get_by_role("heading", name="Documents")).to_be_visible()
     photo = tmp_path / "photo.png"
     Image.new("RGB", (48, 64), (90, 120, 150)).save(photo, format="PNG")
+    # An edit not saved yet goes with the upload, never thrown away (issue 18, finding 4).
+    page.get_by_label("Phone (optional)").fill("+1 202 555 0100")
     page.get_by_label("Kind of document").select_option(label="Photograph")
     # USWDS's file input names itself by its drop zone ("Drag file here or choose from folder").
     page.get_by_label("choose from folder").set_input_files(photo)
@@ -101,6 +104,7 @@ def test_analyst_prepares_reviewer_approves_obim_sees_it_delivered(cpms_stack: S
     documents = page.get_by_role("row").filter(has=page.get_by_role("link", name="photo.png"))
     expect(documents).to_contain_text("Photograph")
     expect(documents).not_to_contain_text("Not authorised")
+    expect(page.get_by_label("Phone (optional)")).to_have_value("+1 202 555 0100")
     analyst_pages.check(page, "uploaded")
     page.get_by_role("button", name="Submit for review").click()
 

@@ -126,8 +126,8 @@ def test_screening_hold_and_privacy_officer_console(cpms_stack: Stack, new_page,
     # --- d. privacy_officer: People, "Petrenko", the timeline ------------------------------------------------------
     go_to(page, "People", "Find a person")
     privacy_pages.check(page, "people")
-    page.get_by_role("search").get_by_role("searchbox").fill("Petrenko")
-    page.get_by_role("search").get_by_role("button", name="Find").click()
+    page.get_by_role("search", name="Find a person").get_by_role("searchbox").fill("Petrenko")
+    page.get_by_role("search", name="Find a person").get_by_role("button", name="Find").click()
     if page.get_by_role("heading", level=1).inner_text() == "Find a person":  # more than one match: a list
         page.get_by_role("link", name=re.compile("Петренко")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Петренко"))

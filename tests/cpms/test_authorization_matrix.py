@@ -132,6 +132,8 @@ LIST_URLS = {
     "privacy-people": (None, None, PRIVACY),
     "privacy-access-log": (None, None, PRIVACY),
     "privacy-audit": (None, None, PRIVACY),
+    # The header's search for the world's case: the link to it (the term itself is echoed back to everyone).
+    "search": ("case", lambda o: f'href="{reverse("case-detail", args=[o.pk])}"', OFFICERS),
     "api-case-list": ("case", lambda o: o.receipt_number, OFFICERS),
     "api-query-list": ("query", lambda o: o.query_ref, QUERY_READ),
     "api-partner-request-list": ("preq", lambda o: o.request_ref, ICTS | PRIVACY),
@@ -140,7 +142,7 @@ LIST_URLS = {
 }
 
 # A list opened with these parameters (a reviewer's bare /icts/ opens on "In review": a redirect).
-LIST_QUERY = {"icts-queue": "?status="}
+LIST_QUERY = {"icts-queue": "?status=", "search": "?q=ZAR2699999901"}
 
 # Not about any user's object: the expected status for everyone (anonymous included, unless said).
 OPEN_URLS = {

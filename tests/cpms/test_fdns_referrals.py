@@ -129,7 +129,7 @@ def test_officer_refers_from_the_query_page_and_form_errors_say_what_to_fix(worl
                        {"analyst": world["fdns"].pk, "reason": "Passport numbers differ", "days": "14"})
     assert resp.status_code == 302
     page = client.get(reverse("query-detail", args=[world["query"].pk])).content.decode()
-    assert "Passport numbers differ" in page and "Revoke now" in page
+    assert "Passport numbers differ" in page and "Yes, revoke the referral" in page
 
 
 def test_fdns_analyst_reads_but_cannot_act_and_every_read_is_logged(world):

@@ -162,7 +162,7 @@ def test_request_page_shows_the_request_the_decisions_and_the_cis_answer(world, 
     html = browser(world["users"]["privacy_officer"]).get(reverse("partner-request", args=[req.pk])).content.decode()
     assert "As received (CAN-v1)" in html and "<code data-verbatim>surname</code>" in html and "Normalised (uniform-v1)" in html
     assert "Referred to a privacy officer" in html and "On receipt of the request" in html
-    assert "Asylum applicant or asylee" in html and "<td>Canada (CAN)</td>" in html and "<td>Syria (SYR)</td>" in html
+    assert "Asylum applicant or asylee" in html and '<td data-label="Consent to share with">Canada (CAN)</td>' in html and '<td data-label="Feared countries">Syria (SYR)</td>' in html
     assert "No active rule set" in html and reverse("privacy-referral-resolve", args=[req.pk]) in html
 
 

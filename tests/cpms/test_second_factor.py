@@ -142,7 +142,7 @@ def test_an_administrator_resets_a_lost_second_factor_on_record(officer, client)
     assert "Second factor reset for 1 user" in resp.content.decode()
     assert not TOTPDevice.objects.filter(user=officer).exists()
     event = AuthEvent.objects.get(user=officer, kind="mfa_reset")
-    assert event.detail == "reset by root"
+    assert event.detail == f"reset by {admin.get_full_name()}"  # a name, as everywhere else
     again = Client()
     password_only(again)
     assert "Set up your second factor" in again.get(reverse("mfa")).content.decode()

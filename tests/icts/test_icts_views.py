@@ -43,6 +43,11 @@ def receive(message, django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def world(db, django_capture_on_commit_callbacks):
+    return build_world(django_capture_on_commit_callbacks)
+
+
+def build_world(django_capture_on_commit_callbacks) -> dict:
+    """A request from Canada opened as an ICTS case, a person with a CIS record, and a user of each role."""
     AgreementFactory(partner__code="CAN", authorised_data_elements=AUTHORISED, authorised_attachment_kinds=["photograph", "passport"])
     person = PersonFactory(fin="FIN1000000001", a_number="A300000001", aliases=[{"family_name": "Hadad", "given_names": "Amal"}])
     cis_record(person)

@@ -42,7 +42,7 @@ def referral_create(*, actor, query: InternationalQuery, analyst, reason: str, d
                                               expires_at__gt=timezone.now()).first()
         if current is not None:
             raise QueryError(f"These results are already referred to {analyst.get_full_name() or analyst.get_username()} until "
-                             f"{current.expires_at:%d %b %Y}. Revoke that referral first to change it.", code="wrong_state")
+                             f"{current.expires_at:%-d %b %Y}. Revoke that referral first to change it.", code="wrong_state")
         referral = FdnsReferral.objects.create(query=query, analyst=analyst, referred_by=actor, reason=reason,
                                                expires_at=timezone.now() + timedelta(days=days))
         referral_grant(referral)
@@ -59,7 +59,7 @@ def referral_revoke(*, actor, referral: FdnsReferral, reason: str = "") -> FdnsR
     with transaction.atomic():
         locked = FdnsReferral.objects.select_for_update().select_related("query", "analyst").get(pk=referral.pk)
         if locked.revoked_at is not None:
-            raise QueryError(f"This referral already ended on {locked.revoked_at:%d %b %Y %H:%M} UTC"
+            raise QueryError(f"This referral already ended on {locked.revoked_at:%-d %b %Y %H:%M} UTC"
                              + (" (expired)." if locked.revoke_reason == "expired" else "."), code="wrong_state")
         locked.revoked_at, locked.revoked_by, locked.revoke_reason = timezone.now(), actor, (reason or "").strip()[:2000]
         locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
