@@ -52,8 +52,9 @@ GLOSSARY = [
     ("A-Number", "The person's USCIS Alien Registration Number: A followed by nine digits."),
     ("CIS and PCQS", "CIS holds USCIS's record of a person's immigration status; CPMS asks it through PCQS whether the "
                      "person holds a protected status before anything about them is shared."),
-    ("Protected status", "T and U visas and VAWA (8 U.S.C. 1367), asylum and refugee status (8 CFR 208.6): information "
-                         "about these people is not shared, or only as the law and the agreement allow."),
+    ("Protected status", "Trafficking and crime victims on T and U visas and VAWA self-petitioners (8 U.S.C. 1367), "
+                         "asylum applicants, asylees and refugees (8 CFR 208.6): information about these people is not "
+                         "shared, or only as the law and the agreement allow."),
     ("ICTS", "The International Case Tracking System inside CPMS, where analysts prepare a response to a partner's "
              "request and reviewers approve it."),
     ("OBIM", "The Office of Biometric Identity Management, which runs IDENT; its analysts can retrieve the responses "
