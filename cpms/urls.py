@@ -24,4 +24,7 @@ urlpatterns = [
     path("", include("cpms.partner_requests.urls")),
 ]
 
+handler400 = "cpms.core.errorpages.bad_request"
+handler403 = "cpms.core.errorpages.permission_denied"
+handler404 = "cpms.core.errorpages.page_not_found"
 handler500 = "cpms.core.errorpages.server_error"
