@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 MACHINE_PREFIXES = ("/api/", "/ident/")
 API_PREFIX = "/api/"
@@ -21,6 +22,24 @@ API_PREFIX = "/api/"
 def _api_problem(status: int, title: str, detail: str) -> JsonResponse:
     doc = {"type": f"urn:cpms:problem:{title.lower().replace(' ', '-')}", "title": title, "status": status, "detail": detail}
     return JsonResponse(doc, status=status, content_type="application/problem+json")
+
+
+@csrf_exempt  # a refusal: nothing is read or written, so a POST without a CSRF token gets the same 404
+def api_not_found(request, *args, **kwargs):
+    """Any /api/ path no API route matches (the last route under /api/, cpms/urls.py): a 404 problem document before
+    authentication, also with DEBUG on, where Django would answer its HTML debug page instead of handler404. A GET
+    without the trailing slash of a real route is redirected to it, as Django's APPEND_SLASH would."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.urls import Resolver404, resolve
+
+    if request.method in ("GET", "HEAD") and not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return page_not_found(request)
 
 
 def page_not_found(request, exception=None, template_name=defaults.ERROR_404_TEMPLATE_NAME):

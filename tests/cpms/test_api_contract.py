@@ -85,6 +85,21 @@ def test_an_unmatched_api_path_is_a_404_problem_document(world, path, who):
     assert_problem(client.post(path, {"x": 1}, format="json"), 404)
 
 
+def test_the_404_problem_document_holds_with_debug_on_and_without_a_csrf_token(world, settings):
+    from django.test import Client
+
+    settings.DEBUG = True  # `make demo`: Django would answer its HTML debug page, not handler404
+    client = Client(enforce_csrf_checks=True)
+    assert_problem(client.get("/api/v1/cases/0.5/"), 404)
+    assert_problem(client.post("/api/v1/cases/0.5/", "{}", content_type="application/json"), 404)
+    assert_problem(client.delete("/api/v1/no-such-thing/"), 404)
+
+
+def test_a_get_without_the_trailing_slash_is_redirected_to_the_route(world):
+    resp = api(world["users"]["officer"]).get("/api/v1/cases?search=x")
+    assert resp.status_code == 301 and resp["Location"] == "/api/v1/cases/?search=x"
+
+
 def test_a_missing_page_outside_the_api_keeps_its_html_404(world):
     from django.test import Client
 
