@@ -173,6 +173,7 @@ class QueryFilterSerializer(serializers.Serializer):
 
     status = fields.Choice(choices=QueryStatus.choices, required=False)
     status__in = serializers.ListField(child=fields.Choice(choices=QueryStatus.choices), required=False,
+                                       max_length=len(QueryStatus.choices),  # bounded: a URL has a length limit (414)
                                        help_text="any of these statuses (repeat the parameter)")
     partner = fields.Text(max_length=3, required=False)
     case = fields.QueryInteger(required=False)

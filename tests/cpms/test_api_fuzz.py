@@ -12,6 +12,9 @@ EXAMPLES cases drawn by Hypothesis in both modes. Every answer goes through all 
   analyst's, a person whose data elements are not in the ICD's form, a file whose first bytes are no JPEG, PNG, TIFF
   or PDF. So the check still fails on any schema-valid request refused as malformed (the class of failure it exists
   for), while the business rules answer in their own status (cpms.core.errors).
+- negative_data_rejection also counts 414 as a refusal: an invalid request can be refused for its URL's length
+  before its parameters are read (a parameter repeated a hundred times); every positive request fits (every string
+  parameter has a maxLength, every array a maxItems), so positive_data_acceptance never meets a 414.
 - ignored_auth replays every 2xx without the persona's token and with a wrong one (a request each): both must be
   refused. (Tried: a view that skips its permission check fails this run with ST401.)
 - use_after_free and ensure_resource_availability run but cannot fire: they follow a resource through the stateful
@@ -36,7 +39,8 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import PositiveDataAcceptanceConfig
-from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
+from schemathesis.config._checks import (NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
+                                         NegativeDataRejectionConfig)
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.drivers import CoverageGenerator
@@ -59,6 +63,8 @@ def api_schema():
     schema.app = get_wsgi_application()
     schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
         expected_statuses=[*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "422"])  # why: the module's docstring
+    schema.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
+        expected_statuses=[*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "414"])  # why: the module's docstring
     return schema
 
 
