@@ -9,9 +9,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from cpms.core import serializers as fields
 from cpms.core.files import file_response
 from cpms.core.openapi import FILE_RESPONSES
-from cpms.core import serializers as fields
 from cpms.core.problems import domain_problem
 from cpms.core.serializers import read_filters
 from ident_bridge import icd
@@ -21,8 +21,8 @@ from . import services
 from .models import IctsCase, PackageAttachment, ResponsePackage
 from .permissions import (access_case_for_user, access_transmitted_case_for_obim, read_case_for_user, read_package_attachment,
                           read_transmitted_case_for_obim)
-from .workflow import CaseStatus
 from .selectors import case_accuracy, obim_queue, obim_queue_page, work_queue, work_queue_page
+from .workflow import CaseStatus
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

@@ -325,3 +325,12 @@ def test_a_nul_in_the_upload_is_refused_or_dropped_never_stored(world, filename,
     else:
         assert resp.status_code in (200, 400, 422), resp.content[:300]
         assert all("\x00" not in a.filename for a in PackageAttachment.objects.all())
+
+
+def test_a_nul_inside_the_package_person_is_refused_not_a_500(world):
+    case = world["case"]
+    analyst = api(world["users"]["icts_analyst"])
+    analyst.post(f"/api/v1/icts/cases/{case.pk}/assign/", {}, format="json")
+    resp = analyst.put(f"/api/v1/icts/cases/{case.pk}/package/",
+                       {"reviewer_name": "R", "person": {"family_name": "Ha\x00ddad"}}, format="json")
+    assert resp.status_code in (400, 422) and resp["Content-Type"] == PROBLEM, resp.content[:300]
