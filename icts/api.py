@@ -3,22 +3,26 @@
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from cpms.core import serializers as fields
 from cpms.core.files import file_response
 from cpms.core.openapi import FILE_RESPONSES
 from cpms.core.problems import domain_problem
+from cpms.core.serializers import read_filters
 from ident_bridge import icd
+from ident_bridge.models import OutboxMessage
 
 from . import services
 from .models import IctsCase, PackageAttachment, ResponsePackage
 from .permissions import (access_case_for_user, access_transmitted_case_for_obim, read_case_for_user, read_package_attachment,
                           read_transmitted_case_for_obim)
 from .selectors import case_accuracy, obim_queue, obim_queue_page, work_queue, work_queue_page
+from .workflow import CaseStatus
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -40,7 +44,8 @@ class PackageSerializer(serializers.ModelSerializer):
 class CaseListSerializer(serializers.ModelSerializer):
     partner = serializers.CharField(source="partner_request.partner_id", read_only=True)
     request_ref = serializers.CharField(source="partner_request.request_ref", read_only=True)
-    assigned_analyst = serializers.CharField(source="assigned_analyst.username", default=None, read_only=True)
+    # null until someone takes the case (the schema says so: a client must not expect a string).
+    assigned_analyst = serializers.CharField(source="assigned_analyst.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = IctsCase
@@ -48,7 +53,7 @@ class CaseListSerializer(serializers.ModelSerializer):
 
 
 class CaseDetailSerializer(CaseListSerializer):
-    package = PackageSerializer(read_only=True)
+    package = PackageSerializer(read_only=True, allow_null=True)  # null until an analyst starts the response
     subject = serializers.JSONField(source="partner_request.subject", read_only=True)
     subject_as_received = serializers.JSONField(source="partner_request.subject_as_received", read_only=True)
     requested_items = serializers.JSONField(source="partner_request.requested_items", read_only=True)
@@ -63,25 +68,43 @@ class CaseDetailSerializer(CaseListSerializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    analyst = serializers.CharField(required=False, help_text="username; omit to take the case yourself")
+    analyst = fields.Text(max_length=150, required=False, help_text="username; omit to take the case yourself")
 
 
 class PackageWriteSerializer(serializers.Serializer):
-    reviewer_name = serializers.CharField(max_length=200)
-    reviewer_organization = serializers.CharField(max_length=200, required=False, default="USCIS")
-    reviewer_email = serializers.EmailField(required=False, allow_blank=True, default="")
-    reviewer_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    reviewer_name = fields.Text(max_length=200)
+    reviewer_organization = fields.Text(max_length=200, required=False, default="USCIS")
+    reviewer_email = fields.Email(required=False, allow_blank=True, default="")
+    reviewer_phone = fields.Text(max_length=40, required=False, allow_blank=True, default="")
     person = serializers.DictField()
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
-    kind = serializers.ChoiceField(choices=icd.ATTACHMENT_KINDS)
+    # A file part (format: binary), not a URL: the schema's `file` is what a multipart upload carries.
+    file = serializers.FileField(help_text="a JPEG, PNG, TIFF or PDF (checked by its first bytes), at most "
+                                           "ICTS_UPLOAD_MAX_BYTES")
+    kind = fields.Choice(choices=icd.ATTACHMENT_KINDS)
 
 
 class ReviewSerializer(serializers.Serializer):
-    verdict = serializers.ChoiceField(choices=["approved", "returned"])
-    comments = serializers.CharField(required=False, allow_blank=True, default="")
+    verdict = fields.Choice(choices=["approved", "returned"])
+    comments = fields.Text(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class CaseFilterSerializer(serializers.Serializer):
+    """The work queue's filters (as the queue page's): each one given must have a value the schema lists."""
+
+    status = fields.Choice(choices=CaseStatus.choices, required=False, help_text="omit for the active cases")
+    priority = fields.Choice(choices=icd.PRIORITIES, required=False)
+    partner = fields.Text(max_length=3, required=False)
+    mine = fields.QueryBoolean(required=False, default=False)
+    overdue = fields.QueryBoolean(required=False, default=False)
+    due_soon = fields.QueryBoolean(required=False, default=False)
+
+
+class ObimFilterSerializer(serializers.Serializer):
+    delivery = fields.Choice(choices=[c for c in OutboxMessage.Delivery.values if c], required=False,
+                             help_text="the partner's acknowledgement of delivery")
 
 
 def _problem(exc: services.IctsError):
@@ -91,9 +114,7 @@ def _problem(exc: services.IctsError):
 @extend_schema(tags=["icts"])
 class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def _filters(self) -> dict:
-        p = self.request.query_params
-        return {"status": p.get("status", ""), "priority": p.get("priority", ""), "partner": p.get("partner", ""),
-                "mine": p.get("mine") == "1", "overdue": p.get("overdue") == "1", "due_soon": p.get("due_soon") == "1"}
+        return {"status": "", "priority": "", "partner": "", **read_filters(CaseFilterSerializer, self.request)}
 
     def get_queryset(self):
         return work_queue(self.request.user, **self._filters())
@@ -107,8 +128,7 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_serializer_class(self):
         return CaseDetailSerializer if self.action == "retrieve" else CaseListSerializer
 
-    @extend_schema(parameters=[OpenApiParameter(n, str, required=False) for n in ("status", "priority", "partner", "mine", "overdue",
-                                                                             "due_soon")])
+    @extend_schema(parameters=[CaseFilterSerializer])
     def list(self, request, *args, **kwargs):
         # The work queue's page from the grants in their order (as the page does); no COUNT(*).
         filters = self._filters()
@@ -128,7 +148,7 @@ class IctsCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if data.validated_data.get("analyst"):
             analyst = get_user_model().objects.filter(username=data.validated_data["analyst"], is_active=True).first()
             if analyst is None:
-                return domain_problem(services.IctsError("No such analyst.", field="analyst"))
+                return _problem(services.IctsError("No such analyst.", field="analyst"))
         try:
             services.case_assign(actor=request.user, case=case, analyst=analyst)
         except services.IctsError as exc:
@@ -215,11 +235,12 @@ class ObimPackageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = ObimPackageSerializer
 
     def get_queryset(self):
-        return obim_queue(self.request.user, delivery=self.request.query_params.get("delivery", ""))
+        return obim_queue(self.request.user, delivery=read_filters(ObimFilterSerializer, self.request).get("delivery", ""))
 
+    @extend_schema(parameters=[ObimFilterSerializer])
     def list(self, request, *args, **kwargs):
         # Read from OBIM's grants in the order of transmission, not sorted across every package ever sent.
-        delivery = request.query_params.get("delivery", "")
+        delivery = read_filters(ObimFilterSerializer, request).get("delivery", "")
         rows = self.paginator.paginate_grant_page(request, lambda **kw: obim_queue_page(request.user, delivery=delivery, **kw))
         return self.paginator.get_paginated_response(self.get_serializer(rows, many=True).data)
 

@@ -11,15 +11,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cpms.core import serializers as fields
+
 from .models import AuthEvent
 from .services import auth_event_record
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-    otp = serializers.CharField(max_length=8, help_text="The six digits of the authenticator app (or a backup code)")
-    accept_system_use = serializers.BooleanField(
+    username = fields.Text(max_length=150)
+    password = fields.Text(max_length=4096, verbatim=True, style={"input_type": "password"})
+    otp = fields.Text(max_length=8, help_text="The six digits of the authenticator app (or a backup code)")
+    accept_system_use = fields.Boolean(
         help_text="true: you accept the U.S. Government system-use notification (GET /system-use/ shows it)")
 
 

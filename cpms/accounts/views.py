@@ -57,9 +57,12 @@ def locked_out(request, original_response=None, credentials=None):
     detail = (f"Too many failed sign-ins: this account is locked for {minutes} minutes. Try again later, or ask an "
               "administrator to unlock it.")
     if request.path.startswith("/api/"):
-        return JsonResponse({"type": "about:blank", "title": "Locked out", "status": 429, "detail": detail},
-                            status=429, content_type="application/problem+json")
-    return render(request, "accounts/locked_out.html", {"detail": detail}, status=429)
+        response = JsonResponse({"type": "about:blank", "title": "Locked out", "status": 429, "detail": detail},
+                                status=429, content_type="application/problem+json")
+    else:
+        response = render(request, "accounts/locked_out.html", {"detail": detail}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))  # a 429 says when to come back
+    return response
 
 
 # --- the second factor ---------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ service raises before it writes, or inside the transaction that it then rolls ba
 
 from __future__ import annotations
 
-# code -> HTTP status on the API. Anything else is 400 (the request itself has to change).
+# code -> HTTP status on the API. Anything else is 422: the request was well formed (its serializer, which says no more
+# and no less than the OpenAPI schema, accepted it) but a rule the schema cannot state refuses it (the analyst named is
+# not one, the person's data are not in the ICD's form, the file is not an image). 400 is kept for requests that break
+# the schema, so a client (and schemathesis) can tell "fix the request's shape" from "this cannot be done as asked".
 STATUS_BY_CODE = {
     "forbidden": 403,
     "wrong_state": 409,  # someone (or a double click) got there first, or the object has moved on: reload
@@ -31,4 +34,4 @@ class DomainError(Exception):
 
     @property
     def http_status(self) -> int:
-        return STATUS_BY_CODE.get(self.code, 400)
+        return STATUS_BY_CODE.get(self.code, 422)

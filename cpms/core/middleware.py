@@ -82,8 +82,12 @@ class RejectNulMiddleware:
         if request.path_info.startswith("/ident/"):
             return self.get_response(request)  # the IDENT door reads its raw body and has its own rules (ICD §2)
         bad = next((k for k, values in request.GET.lists() if "\x00" in k or any("\x00" in v for v in values)), None)
-        if bad is None and request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
-                                                                                  "multipart/form-data"):
+        # A form body under /api/ is left to DRF: reading request.POST here would consume it, and DRF would then take
+        # a form sent to a JSON-only operation for an empty body (a 400 about missing fields) instead of answering 415.
+        # The API's fields refuse a NUL themselves (cpms.core.serializers; the schema's patterns say so).
+        form_body = request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                          "multipart/form-data")
+        if bad is None and form_body and not request.path_info.startswith("/api/"):
             bad = next((k for k, values in request.POST.lists() if "\x00" in k or any("\x00" in v for v in values)), None)
         if bad is None:
             return self.get_response(request)
@@ -95,3 +99,23 @@ class RejectNulMiddleware:
                     "errors": [{"pointer": f"/{bad.replace(chr(0), '')}", "detail": "contains a NUL character"}]}
             return HttpResponse(json.dumps(body), status=400, content_type="application/problem+json")
         return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
+
+
+class ApiUriLengthMiddleware:
+    """An API URL longer than MAX_API_URI characters is refused here with a 414 problem document (documented on every
+    operation), well under the request-line limit of gunicorn (4,094 bytes by default), whose own 414 is a bare HTML
+    page. No API query needs more: every string parameter has a maxLength far below it."""
+
+    MAX_API_URI = 2048
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import JsonResponse
+
+        if request.path_info.startswith("/api/") and len(request.get_full_path()) > self.MAX_API_URI:
+            body = {"type": "urn:cpms:problem:uri-too-long", "title": "URI too long", "status": 414,
+                    "detail": f"The URL is longer than {self.MAX_API_URI} characters: shorten the query."}
+            return JsonResponse(body, status=414, content_type="application/problem+json")
+        return self.get_response(request)

@@ -1,8 +1,10 @@
 """OpenAPI post-processing (drf-spectacular): every operation documents the problem documents it can answer.
 
 The API answers RFC 9457 problem documents (cpms.core.problems) for refusals that are not in the views' own
-annotations: 400 (the request is wrong), 401 (no or a bad credential), 403 (not allowed), 404 (missing or not yours),
-405, 409 (the state moved on), 415, 422 and 429 (throttled or locked). Schemathesis checks every answer against this.
+annotations: 400 (the request breaks the schema), 401 (no or a bad credential), 403 (not allowed), 404 (missing or not
+yours, and any /api/ path no route matches), 405, 409 (the state moved on), 414 (URL too long), 415, 422 (well formed,
+but a rule the schema cannot state refuses it), 429 (throttled or locked) and 503 (the database is unreachable); 429
+and 503 always carry Retry-After. Schemathesis checks every answer against this (tests/cpms/test_api_fuzz.py).
 """
 
 from __future__ import annotations
@@ -17,16 +19,23 @@ PROBLEM = {
     },
 }
 DESCRIPTIONS = {
-    "400": "The request has errors (a problem document, with a JSON pointer per error)",
+    "400": "The request breaks the schema (a problem document, with a JSON pointer per error); a NUL character in any "
+           "parameter or field is refused so (PostgreSQL cannot store it)",
     "401": "No credential, or an expired or unknown one",
     "403": "Not allowed for this user",
     "404": "No such resource, or not one this user may see",
     "405": "Method not allowed",
     "409": "Refused: the object's state does not allow it now (reload and look)",
     "415": "Unsupported media type",
-    "422": "Refused: the request cannot be carried out as asked",
+    "414": "The URL is too long (CPMS refuses one over 2,048 characters; the web server's own limit answers in HTML)",
+    "422": "Refused: the request is well formed but cannot be carried out as asked (the detail says why)",
     "429": "Too many requests (throttled) or the account is locked; see Retry-After",
+    "503": "CPMS cannot reach its database; nothing was changed; try again after Retry-After seconds",
 }
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "required": True,
+                               "schema": {"type": "integer", "minimum": 0}}}
+# The web server (gunicorn) answers a request line over its own limit itself, before CPMS sees it, with an HTML page.
+WEB_SERVER_HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def add_problem_responses(result, generator, request, public):
@@ -43,6 +52,10 @@ def add_problem_responses(result, generator, request, public):
                     continue  # documented methods only are called; an undocumented one is a client error anyway
                 entry = responses.setdefault(code, {"description": description})
                 entry.setdefault("content", {})["application/problem+json"] = {"schema": ref}
+                if code in ("429", "503"):
+                    entry.setdefault("headers", {}).update(RETRY_AFTER)
+                if code == "414":
+                    entry["content"].update(WEB_SERVER_HTML)
     return result
 
 

@@ -15,10 +15,9 @@ class PageNumberNoCount(BasePagination):
 
     def _number(self, request) -> int:
         raw = request.query_params.get("page", "1")
-        try:
-            number = int(raw)
-        except ValueError:
-            raise NotFound(f"'{raw}' is not a page number: use page=1, 2, ...") from None
+        if not raw.isascii() or not raw.isdigit():  # digits only, as the schema's integer ("+1", " 1" and "1.0" are not)
+            raise NotFound(f"'{raw}' is not a page number: use page=1, 2, ...")
+        number = int(raw)
         if not 1 <= number <= self.max_page:
             raise NotFound(f"Page {number} does not exist: pages run from 1 to {self.max_page}.")
         self.number, self.request = number, request
@@ -61,5 +60,6 @@ class PageNumberNoCount(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view):
-        return [{"name": "page", "required": False, "in": "query", "schema": {"type": "integer", "minimum": 1},
+        return [{"name": "page", "required": False, "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                               "maximum": self.max_page},
                  "description": "Page number (50 results a page). No total is counted; follow `next`."}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -58,11 +58,14 @@ def api_exception_handler(exc, context):
     for header in ("WWW-Authenticate", "Allow", "Retry-After"):
         if header in response:
             out[header] = response[header]
+    if out.status_code == 429:
+        out.setdefault("Retry-After", "1")  # DRF omits it when a throttle cannot say; the schema promises it on every 429
     return out
 
 
-def domain_problem(exc, status_code: int = status.HTTP_400_BAD_REQUEST, *, pointer_prefix: str = "") -> Response:
-    """A service's QueryError as a problem document (field → JSON pointer)."""
+def domain_problem(exc, status_code: int | None = None, *, pointer_prefix: str = "") -> Response:
+    """A service's refusal as a problem document (field → JSON pointer), with its code's status (cpms.core.errors)."""
+    status_code = status_code or exc.http_status
     pointer = f"{pointer_prefix}/{exc.field}" if getattr(exc, "field", None) else pointer_prefix
     return problem_response(status_code, "Request refused", exc.message, [{"pointer": pointer, "detail": exc.message}],
                             type_=f"urn:cpms:problem:{exc.code}")

@@ -6,7 +6,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cpms.core import serializers as fields
 from cpms.core.problems import domain_problem
+from cpms.core.serializers import read_filters
 from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision
 from ident_bridge import icd
@@ -15,6 +17,7 @@ from . import services
 from .models import Augmentation, PartnerRequest
 from .permissions import access_request_for_user, read_request_for_user, requests_visible_to
 from .selectors import may_read_augmentation_answers, request_decisions
+from .workflow import RequestStatus
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -67,21 +70,32 @@ class RequestDetailSerializer(RequestListSerializer):
 
 
 class AugmentSerializer(serializers.Serializer):
-    requested_items = serializers.ListField(child=serializers.ChoiceField(choices=icd.REQUESTED_ITEMS), min_length=1)
-    justification = serializers.CharField(max_length=4000)
+    requested_items = serializers.ListField(child=fields.Choice(choices=icd.REQUESTED_ITEMS), min_length=1)
+    justification = fields.Text(max_length=4000)
 
 
 class ResolveSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=["share", "withhold"])
-    justification = serializers.CharField(max_length=4000)
+    outcome = fields.Choice(choices=["share", "withhold"])
+    justification = fields.Text(max_length=4000)
+
+
+class RequestFilterSerializer(serializers.Serializer):
+    """The list's filters: each one given must have a value the schema lists (an empty one is refused)."""
+
+    status = fields.Choice(choices=RequestStatus.choices, required=False)
+    partner = fields.Text(max_length=3, required=False)
+    priority = fields.Choice(choices=icd.PRIORITIES, required=False)
 
 
 @extend_schema(tags=["partner requests"])
 class PartnerRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    filterset_fields = {"status": ["exact"], "partner": ["exact"], "priority": ["exact"]}
-
     def get_queryset(self):
         return requests_visible_to(self.request.user).select_related("partner").order_by("-received_at", "-id")
+
+    @extend_schema(parameters=[RequestFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        rows = self.paginate_queryset(self.get_queryset().filter(**read_filters(RequestFilterSerializer, request)))
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def get_object(self):
         return access_request_for_user(self.request.user, self.kwargs["pk"])

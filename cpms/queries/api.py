@@ -12,6 +12,8 @@ from cpms.core.files import file_response
 from cpms.core.openapi import FILE_RESPONSES
 from cpms.core.models import BenefitCase, Person
 from cpms.core.permissions import access_case_for_user
+from cpms.core import serializers as fields
+from cpms.core.serializers import read_filters
 from cpms.core.problems import domain_problem
 from ident_bridge import icd
 
@@ -20,6 +22,7 @@ from .models import PRIORITY_CHOICES, REASON_CHOICES, FdnsReferral, Internationa
 from .permissions import (access_query_for_action, access_query_for_user, access_referral_for_user, read_attachment_for_user,
                           read_query_for_user)
 from .selectors import my_cases, my_cases_page, queries_list, query_timeline
+from .workflow import QueryStatus
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -41,6 +44,10 @@ class CaseSerializer(serializers.ModelSerializer):
         fields = ["id", "receipt_number", "kind", "is_open", "created_at", "person", "open_queries", "overdue_queries"]
 
 
+class CaseFilterSerializer(serializers.Serializer):
+    search = fields.Text(required=False, max_length=100, help_text="receipt number, A-Number, or part of the family name")
+
+
 @extend_schema(tags=["cases"])
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The cases the caller is assigned to (officers) or supervises."""
@@ -48,17 +55,19 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = CaseSerializer
 
     def get_queryset(self):
-        return my_cases(self.request.user, search=self.request.query_params.get("search", "").strip())
+        return my_cases(self.request.user, search=self._filters().get("search", ""))
+
+    def _filters(self) -> dict:
+        return read_filters(CaseFilterSerializer, self.request)
 
     def get_object(self):
         access_case_for_user(self.request.user, self.kwargs["pk"])  # 404 for missing and forbidden alike
         return self.get_queryset().get(pk=self.kwargs["pk"])
 
-    @extend_schema(parameters=[OpenApiParameter("search", str, required=False,
-                                                description="receipt number, A-Number, or part of the family name")])
+    @extend_schema(parameters=[CaseFilterSerializer])
     def list(self, request, *args, **kwargs):
         # Read from the case grants in their order (as the "My cases" page), not filtered and sorted across every case.
-        search = request.query_params.get("search", "").strip()
+        search = self._filters().get("search", "")
         rows = self.paginator.paginate_grant_page(request, lambda **kw: my_cases_page(request.user, search=search, **kw))
         return self.paginator.get_paginated_response(self.get_serializer(rows, many=True).data)
 
@@ -124,16 +133,16 @@ class QueryDetailSerializer(QueryListSerializer):
 
 
 class QueryCreateSerializer(serializers.Serializer):
-    case = serializers.IntegerField()
-    partner = serializers.CharField(max_length=3)
-    reason = serializers.ChoiceField(choices=REASON_CHOICES)
-    priority = serializers.ChoiceField(choices=PRIORITY_CHOICES)
-    encounter_id = serializers.RegexField(r"^[A-Z0-9-]{6,40}$", required=False, allow_blank=True)
+    case = fields.Integer()
+    partner = fields.Text(max_length=3, help_text="the partner's ISO 3166-1 alpha-3 code")
+    reason = fields.Choice(choices=REASON_CHOICES)
+    priority = fields.Choice(choices=PRIORITY_CHOICES)
+    encounter_id = fields.Pattern(r"^[A-Z0-9-]{6,40}$", required=False, allow_blank=True)
 
 
 class Round3Serializer(serializers.Serializer):
-    requested_items = serializers.ListField(child=serializers.ChoiceField(choices=icd.REQUESTED_ITEMS), min_length=1)
-    justification = serializers.CharField(max_length=4000)
+    requested_items = serializers.ListField(child=fields.Choice(choices=icd.REQUESTED_ITEMS), min_length=1)
+    justification = fields.Text(max_length=4000)
 
 
 class ReferralSerializer(serializers.ModelSerializer):
@@ -149,21 +158,37 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 
 class ReferralCreateSerializer(serializers.Serializer):
-    analyst = serializers.CharField(max_length=150, help_text="the FDNS analyst's username")
-    reason = serializers.CharField(max_length=2000)
-    days = serializers.IntegerField(min_value=1, max_value=services.REFERRAL_MAX_DAYS, default=30)
+    analyst = fields.Text(max_length=150, help_text="the FDNS analyst's username")
+    reason = fields.Text(max_length=2000)
+    days = fields.Integer(min_value=1, max_value=services.REFERRAL_MAX_DAYS, default=30)
 
 
 class ReferralRevokeSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = fields.Text(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class QueryFilterSerializer(serializers.Serializer):
+    """The query list's filters: each one given must have a value the schema lists (an empty one is refused, not
+    read as "no filter")."""
+
+    status = fields.Choice(choices=QueryStatus.choices, required=False)
+    status__in = serializers.ListField(child=fields.Choice(choices=QueryStatus.choices), required=False,
+                                       max_length=len(QueryStatus.choices),  # bounded: a URL has a length limit (414)
+                                       help_text="any of these statuses (repeat the parameter)")
+    partner = fields.Text(max_length=3, required=False)
+    case = fields.QueryInteger(required=False)
+    priority = fields.Choice(choices=PRIORITY_CHOICES, required=False)
 
 
 @extend_schema(tags=["queries"])
 class QueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    filterset_fields = {"status": ["exact", "in"], "partner": ["exact"], "case": ["exact"], "priority": ["exact"]}
-
     def get_queryset(self):
         return queries_list(self.request.user)
+
+    @extend_schema(parameters=[QueryFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        rows = self.paginate_queryset(self.get_queryset().filter(**read_filters(QueryFilterSerializer, request)))
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def get_serializer_class(self):
         return {"retrieve": QueryDetailSerializer, "create": QueryCreateSerializer, "round3": Round3Serializer}.get(

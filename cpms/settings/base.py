@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "cpms.core.middleware.SecurityHeadersMiddleware",
     "cpms.core.middleware.RejectNulMiddleware",
+    "cpms.core.middleware.ApiUriLengthMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -221,6 +222,9 @@ REST_FRAMEWORK = {
         "cpms.accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only (the upload names its own multipart parser): one encoding per operation, so a JSON integer is an
+    # integer and a form's "42" never has to be read as one (the schema documents exactly this).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "cpms.core.pagination.PageNumberNoCount",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -247,6 +251,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Request bodies get components of their own ("...Request"): a file is then `format: binary` (what a multipart
+    # upload carries), not the URL a response would give, and read-only fields are not offered as input.
+    "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "cpms.core.openapi.add_problem_responses"],
     "ENUM_NAME_OVERRIDES": {
         "ReasonEnum": "cpms.queries.models.REASON_CHOICES",

@@ -158,7 +158,7 @@ OPEN_URLS = {
     "mfa": ("get", 302, 302),  # a verified session goes on to its page; anonymous to sign-in
     "mfa-backup-codes": ("get", 302, 302),  # shown once, right after enrolment: otherwise home
 
-    "api-token": ("post", 400, 400),  # credentials, not a session
+    "api-token": ("post", 415, 415),  # credentials, not a session; as JSON (a form body is refused, like everyone's)
     "ident_bridge:messages": ("post", 401, 401),  # IDENT's HMAC signature, not a user
     "home": ("get", 200, 302),  # each role's own work (a user with no role is told whom to ask)
     "notifications": ("get", 200, 302),

@@ -191,16 +191,16 @@ def test_api_refers_lists_and_revokes(world):
     assert api(world["fdns"]).get(f"/api/v1/queries/{query.pk}/").status_code == 404
 
 
-@pytest.mark.parametrize("payload,pointer", [
-    ({"analyst": "nobody", "reason": "x"}, "/analyst"),
-    ({"analyst": "FDNS", "reason": "x", "days": 0}, "/days"),
-    ({"analyst": "FDNS"}, "/reason"),
+@pytest.mark.parametrize("payload,pointer,status", [
+    ({"analyst": "nobody", "reason": "x"}, "/analyst", 422),  # well formed, but nobody is no FDNS analyst
+    ({"analyst": "FDNS", "reason": "x", "days": 0}, "/days", 400),  # breaks the schema (minimum 1)
+    ({"analyst": "FDNS"}, "/reason", 400),
 ])
-def test_api_refusals_are_problem_documents_naming_the_field(world, payload, pointer):
+def test_api_refusals_are_problem_documents_naming_the_field(world, payload, pointer, status):
     query = answer(world["query"])
     payload = {k: (world["fdns"].username if v == "FDNS" else v) for k, v in payload.items()}
     resp = api(world["owner"]).post(f"/api/v1/queries/{query.pk}/referrals/", payload, format="json")
-    assert resp.status_code == 400 and resp["Content-Type"] == "application/problem+json"
+    assert resp.status_code == status and resp["Content-Type"] == "application/problem+json"
     assert pointer in [e["pointer"] for e in resp.json()["errors"]]
     assert not FdnsReferral.objects.exists()
 
