@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -79,10 +79,15 @@ class PackageWriteSerializer(serializers.Serializer):
     person = serializers.DictField()
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class FilePart(serializers.FileField):
+    """A multipart file part of at least one byte: Django's parser drops an empty file part altogether (it arrives as
+    no file), so the schema says a file has content, and an empty one is the schema's refusal, not a surprise."""
+
+
 class UploadSerializer(serializers.Serializer):
     # A file part (format: binary), not a URL: the schema's `file` is what a multipart upload carries.
-    file = serializers.FileField(help_text="a JPEG, PNG, TIFF or PDF (checked by its first bytes), at most "
-                                           "ICTS_UPLOAD_MAX_BYTES")
+    file = FilePart(help_text="a JPEG, PNG, TIFF or PDF (checked by its first bytes), at most ICTS_UPLOAD_MAX_BYTES")
     kind = fields.Choice(choices=icd.ATTACHMENT_KINDS)
 
 

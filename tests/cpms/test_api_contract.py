@@ -230,6 +230,20 @@ def test_the_upload_is_multipart_with_a_binary_file_and_a_schema_valid_upload_su
     assert [a["kind"] for a in resp.json()["package"]["attachments"]] == ["passport"]
 
 
+def test_an_empty_file_part_is_outside_the_schema_and_refused_as_such(world, schema):
+    """Django's multipart parser drops an empty file part (it arrives as no file at all): the schema says a file has at
+    least one byte, so schemathesis never sends an empty one as valid (it did, and was refused with 400)."""
+    path = "/api/v1/icts/cases/{id}/attachments/"
+    assert request_schema(schema, path, "post")["properties"]["file"]["minLength"] == 1
+    case = world["case"]
+    analyst = api(world["users"]["icts_analyst"])
+    analyst.post(f"/api/v1/icts/cases/{case.pk}/assign/", {}, format="json")
+    empty = io.BytesIO(b"")
+    empty.name = "empty.jpg"
+    resp = analyst.post(f"/api/v1/icts/cases/{case.pk}/attachments/", {"file": empty, "kind": "passport"}, format="multipart")
+    assert resp.status_code == 400 and resp.json()["errors"][0]["pointer"] == "/file"
+
+
 def test_an_integer_where_a_string_belongs_is_a_400_not_coerced(world):
     reviewer = UserFactory(role="icts_reviewer")
     UserFactory(role="icts_analyst", username="12")  # 12 would have been read as "12", and the case assigned to them
