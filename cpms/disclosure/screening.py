@@ -14,6 +14,7 @@ from django.db.models import TextChoices
 
 from cpms.core.errors import DomainError
 from cpms.core.roles import Role, has_role
+from ident_bridge import icd
 
 from .models import Decision, RuleSet
 from .services import (Evaluation, Outcome, cis_answer_changed, decision_record, latest_privacy_clearance, lookup_cis,
@@ -78,6 +79,23 @@ def screen_or_refuse(*, kind: str, person, partner, subject, actor, **owner) -> 
                                   "refused", **owner, **screening.evidence)
     raise ScreeningRefused(f"{officer_reason(screening.evaluation, partner, screening.agreement, held=False)} "
                            f"{_NOT_SENT[kind]}", code="no_agreement" if screening.agreement is None else "not_permitted")
+
+
+def what_to_ask(requested_items, justification) -> tuple[list[str], str]:
+    """What USCIS asks a partner for (a round-3 follow-up, an augmentation: ICD §4's requested items) and why: the
+    items without repeats, and the justification stripped. Raises ScreeningRefused naming the field to correct."""
+    items = list(dict.fromkeys(requested_items or []))
+    if not items:
+        raise ScreeningRefused("Choose at least one item to request.", field="requested_items")
+    unknown = [i for i in items if i not in icd.REQUESTED_ITEMS]
+    if unknown:
+        raise ScreeningRefused(f"Not items a partner can be asked for: {', '.join(unknown)}.", field="requested_items")
+    justification = (justification or "").strip()
+    if not justification:
+        raise ScreeningRefused("Say why the additional information is needed.", field="justification")
+    if len(justification) > 4000:
+        raise ScreeningRefused("Keep the justification under 4,000 characters.", field="justification")
+    return items, justification
 
 
 # --- a privacy officer's review of what was referred --------------------------------------------------------------

@@ -20,8 +20,8 @@ from cpms.core.labels import REQUESTED_ITEM_LABELS
 from cpms.core.roles import Role, has_role
 from cpms.disclosure.models import Decision, RuleSet
 from cpms.disclosure import services as disclosure
-from cpms.disclosure.screening import (ScreeningKind, ScreeningRefused, review_check, review_record,
-                                       screen_or_refuse)
+from cpms.disclosure.screening import (ScreeningKind, ScreeningRefused, review_check, review_record, screen_or_refuse,
+                                       what_to_ask)
 from cpms.disclosure.rules import Evaluation, Outcome
 from cpms.queries.models import Match, PartnerResponse
 from ident_bridge import icd
@@ -238,15 +238,10 @@ def referral_resolve(*, actor, req: PartnerRequest, outcome: str, justification:
 
 def augmentation_request(*, actor, req: PartnerRequest, requested_items: list[str], justification: str) -> Augmentation:
     """`request.augment`: after a partner's request matched, ask that partner for more on the same person."""
-    items = list(dict.fromkeys(requested_items or []))
-    if not items:
-        raise RequestError("Choose at least one item to request.", field="requested_items")
-    unknown = [i for i in items if i not in icd.REQUESTED_ITEMS]
-    if unknown:
-        raise RequestError(f"Not items a partner can be asked for: {', '.join(unknown)}.", field="requested_items")
-    justification = (justification or "").strip()
-    if not justification or len(justification) > 4000:
-        raise RequestError("Say why USCIS needs the information (up to 4,000 characters).", field="justification")
+    try:
+        items, justification = what_to_ask(requested_items, justification)
+    except ScreeningRefused as exc:
+        raise RequestError(exc.message, field=exc.field, code=exc.code) from exc
     if not has_role(actor, Role.ICTS_ANALYST, Role.ICTS_REVIEWER, Role.PRIVACY_OFFICER) or \
             not requests_visible_to(actor).filter(pk=req.pk).exists():
         raise RequestError("Only the ICTS analysts and reviewers working on this request, or a privacy officer, can ask "

@@ -18,8 +18,8 @@ from cpms.core.notifications import notify
 from cpms.core.permissions import can_act_on_case
 from cpms.core.roles import Role
 from cpms.disclosure import services as disclosure
-from cpms.disclosure.screening import (ScreeningKind, ScreeningRefused, review_check, review_record,
-                                       screen_or_refuse)
+from cpms.disclosure.screening import (ScreeningKind, ScreeningRefused, review_check, review_record, screen_or_refuse,
+                                       what_to_ask)
 from cpms.disclosure.services import Decision
 from ident_bridge import icd
 from ident_bridge.outbox import outbox_enqueue
@@ -258,17 +258,10 @@ def query_request_round3(*, actor, query: InternationalQuery, requested_items: l
     """Round 3: the officer asks the partner for more. A fourth round is refused and nothing is sent (ICD §3)."""
     if not can_act_on_case(actor, query.case):
         raise QueryError("Only an officer assigned to this case can ask the partner for more.", code="forbidden")
-    items = list(dict.fromkeys(requested_items or []))
-    if not items:
-        raise QueryError("Choose at least one item to request.", field="requested_items")
-    unknown = [i for i in items if i not in icd.REQUESTED_ITEMS]
-    if unknown:
-        raise QueryError(f"Not items a partner can be asked for: {', '.join(unknown)}.", field="requested_items")
-    justification = (justification or "").strip()
-    if not justification:
-        raise QueryError("Say why the additional information is needed.", field="justification")
-    if len(justification) > 4000:
-        raise QueryError("Keep the justification under 4,000 characters.", field="justification")
+    try:
+        items, justification = what_to_ask(requested_items, justification)
+    except ScreeningRefused as exc:
+        raise QueryError(exc.message, field=exc.field, code=exc.code) from exc
     _check_round3_allowed(query)  # before asking CIS; checked again under the lock
     try:
         screening = screen_or_refuse(kind=ScreeningKind.FOLLOWUP, person=query.person, partner=query.partner, subject=query,
