@@ -233,16 +233,14 @@ def package_attachments_redraw() -> list[str]:
             if att is None:
                 continue
             stored = att.file.open("rb").read()
-            if filecheck.carries_only_pixels(stored, att.media_type):
-                continue
             try:
-                data = filecheck.reencode_image(stored, att.media_type)
+                data = filecheck.redrawn(stored, att.media_type)
             except filecheck.UnsafeFile as exc:
                 done.append(f"{case.case_number} {att.filename}: not redrawn ({exc}); the analyst must remove it")
                 continue
-            digest = hashlib.sha256(data).hexdigest()
-            if digest == att.sha256:
+            if data is None:
                 continue
+            digest = icd.sha256_hex(data)
             if PackageAttachment.objects.filter(package_id=att.package_id, sha256=digest).exists():
                 # Its pixels are already in the package (another upload of the same picture): the copy goes.
                 att.delete()

@@ -213,6 +213,16 @@ _PNG_CHUNKS = {b"IHDR", b"PLTE", b"tRNS", b"pHYs", b"IDAT", b"IEND"}
 _JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 
 
+def redrawn(stored: bytes, media_type: str) -> bytes | None:
+    """A stored image drawn again from its pixels alone, or None when there is nothing to drop (it carries only its
+    pixels already, or drawing it again gives the same bytes). Raises UnsafeFile when it does not decode: for the
+    commands that redraw what was stored before images were redrawn at receipt and upload."""
+    if carries_only_pixels(stored, media_type):
+        return None
+    data = reencode_image(stored, media_type)
+    return None if data == stored else data
+
+
 def carries_only_pixels(data: bytes, media_type: str) -> bool:
     """Whether an image holds nothing `reencode_image` would drop (no other segment or chunk, nothing after the end):
     a stored image that was redrawn already is not redrawn again (a JPEG would lose quality each time)."""

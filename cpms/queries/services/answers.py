@@ -128,16 +128,14 @@ def response_attachments_redraw() -> list[str]:
         with transaction.atomic():
             row = ResponseAttachment.objects.select_for_update().select_related("response").get(pk=pk)
             stored = row.file.open("rb").read()
-            if filecheck.carries_only_pixels(stored, row.media_type):
-                continue
             try:
-                data = filecheck.reencode_image(stored, row.media_type)
+                data = filecheck.redrawn(stored, row.media_type)
             except filecheck.UnsafeFile as exc:
                 done.append(f"partner file {row.pk} ({row.filename}): not redrawn ({exc}); it is served only as a download")
                 continue
-            digest = icd.sha256_hex(data)
-            if digest == row.sha256:
+            if data is None:
                 continue
+            digest = icd.sha256_hex(data)
             row.sha256, row.size = digest, len(data)
             row.file.name = store_content_addressed(row.file.field.generate_filename(row, digest), data)
             row.save(update_fields=["sha256", "size", "file"])
